@@ -1,0 +1,380 @@
+//! From a parsed patch to an [`ApplyPlan`]: the final state of every path the patch touches,
+//! computed in memory against what is on disk, before anything is written.
+//!
+//! Hunks apply in order to an in-memory overlay of the tree, so later hunks see earlier ones
+//! (Add then Update of one file, two Updates, an Update of a Move's destination). Reading is
+//! the only disk access here; [`crate::commit`] does the writing.
+
+use crate::error::ComputeError;
+use crate::parser::{Hunk, Patch};
+use crate::update::apply_chunks;
+use codex_protocol::FileChange;
+use rustc_hash::FxHashMap;
+use std::fs::{self, Permissions};
+use std::io;
+use std::path::{Component, Path, PathBuf};
+
+/// The verified effect of a patch: the final state of every touched path, and the summary the
+/// CLI prints.
+#[derive(Debug, Clone)]
+pub struct ApplyPlan {
+    /// One entry per touched path, in the order the patch first touches them.
+    pub files: Vec<PlannedFile>,
+    pub summary: Summary,
+    moves: Vec<(PathBuf, PathBuf)>,
+}
+
+/// One path's state before and after the patch.
+#[derive(Debug, Clone)]
+pub struct PlannedFile {
+    /// Absolute and lexically normalised (`a/../b` is `b`; symlinks are not resolved).
+    pub path: PathBuf,
+    /// The bytes on disk when the plan was computed; `None` when the path did not exist.
+    pub before: Option<Vec<u8>>,
+    /// The content after the patch; `None` when the patch removes the path.
+    pub after: Option<String>,
+    /// Permissions the written file gets: its own for an existing file, the source's for the
+    /// destination of a move, `None` (the process default) for a new file.
+    pub permissions: Option<Permissions>,
+}
+
+impl PlannedFile {
+    /// Whether committing this entry changes nothing on disk.
+    pub fn is_noop(&self) -> bool {
+        match (&self.before, &self.after) {
+            (None, None) => true,
+            (Some(before), Some(after)) => before == after.as_bytes(),
+            _ => false,
+        }
+    }
+}
+
+/// The paths as written in the patch, grouped the way the CLI reports them.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Summary {
+    pub added: Vec<String>,
+    pub modified: Vec<String>,
+    pub deleted: Vec<String>,
+}
+
+impl Summary {
+    /// `Success. Updated the following files:` and one `A`/`M`/`D` line per hunk.
+    pub fn render(&self) -> String {
+        let mut out = String::from("Success. Updated the following files:\n");
+        for (tag, paths) in [
+            ('A', &self.added),
+            ('M', &self.modified),
+            ('D', &self.deleted),
+        ] {
+            for path in paths {
+                out.push_str(&format!("{tag} {path}\n"));
+            }
+        }
+        out
+    }
+}
+
+impl ApplyPlan {
+    /// The patch as per-path changes against the current disk state, for showing to a user:
+    /// a move is one `Update` at its source with `move_path` set.
+    pub fn changes(&self) -> Vec<(PathBuf, FileChange)> {
+        let by_path: FxHashMap<&Path, &PlannedFile> =
+            self.files.iter().map(|f| (f.path.as_path(), f)).collect();
+        let mut shown_as_move: Vec<&Path> = Vec::new();
+        let mut changes = Vec::new();
+        for (source, dest) in &self.moves {
+            let (Some(src), Some(dst)) =
+                (by_path.get(source.as_path()), by_path.get(dest.as_path()))
+            else {
+                continue;
+            };
+            if let (Some(before), None, None, Some(after)) =
+                (&src.before, &src.after, &dst.before, &dst.after)
+            {
+                changes.push((
+                    source.clone(),
+                    FileChange::Update {
+                        unified_diff: unified_diff(&String::from_utf8_lossy(before), after),
+                        move_path: Some(dest.clone()),
+                    },
+                ));
+                shown_as_move.extend([source.as_path(), dest.as_path()]);
+            }
+        }
+        for file in &self.files {
+            if shown_as_move.contains(&file.path.as_path()) || file.is_noop() {
+                continue;
+            }
+            let change = match (&file.before, &file.after) {
+                (None, Some(after)) => FileChange::Add {
+                    content: after.clone(),
+                },
+                (Some(before), None) => FileChange::Delete {
+                    content: String::from_utf8_lossy(before).into_owned(),
+                },
+                (Some(before), Some(after)) => FileChange::Update {
+                    unified_diff: unified_diff(&String::from_utf8_lossy(before), after),
+                    move_path: None,
+                },
+                (None, None) => continue,
+            };
+            changes.push((file.path.clone(), change));
+        }
+        changes
+    }
+}
+
+/// A unified diff (no file header) from `old` to `new`.
+pub fn unified_diff(old: &str, new: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .to_string()
+}
+
+/// Resolves `path` against `cwd` lexically: `.` and `..` are folded without touching the disk,
+/// so `ln/../x` is `x` even when `ln` is a symlink.
+pub fn resolve_path(cwd: &Path, path: &str) -> PathBuf {
+    let joined = cwd.join(path);
+    let mut out = PathBuf::new();
+    for component in joined.components() {
+        match component {
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            other => out.push(other.as_os_str()),
+        }
+    }
+    out
+}
+
+/// A touched path in the overlay.
+struct Slot {
+    before: Option<Vec<u8>>,
+    current: Option<String>,
+    permissions: Option<Permissions>,
+    /// Patch line of the hunk that last removed the path, for error messages.
+    removed_at: usize,
+}
+
+#[derive(Default)]
+struct Overlay {
+    order: Vec<PathBuf>,
+    slots: FxHashMap<PathBuf, Slot>,
+}
+
+impl Overlay {
+    /// The slot for `path`, loading what is on disk on first touch. A path that exists but is
+    /// not a readable file loads as absent; callers check the kind they need first.
+    fn slot(&mut self, path: &Path) -> &mut Slot {
+        if !self.slots.contains_key(path) {
+            let before = fs::read(path).ok();
+            let permissions = before
+                .as_ref()
+                .and_then(|_| fs::metadata(path).ok())
+                .map(|m| m.permissions());
+            let current = before
+                .as_ref()
+                .and_then(|b| String::from_utf8(b.clone()).ok());
+            self.order.push(path.to_path_buf());
+            self.slots.insert(
+                path.to_path_buf(),
+                Slot {
+                    before,
+                    current,
+                    permissions,
+                    removed_at: 0,
+                },
+            );
+        }
+        self.slots.get_mut(path).expect("slot inserted above")
+    }
+
+    fn touched(&self, path: &Path) -> Option<&Slot> {
+        self.slots.get(path)
+    }
+
+    /// Errors unless a file can be written at `path`: it is not a directory and no ancestor is a
+    /// file (on disk, or in the overlay).
+    fn check_writable(&self, path: &Path) -> Result<(), ComputeError> {
+        if self.touched(path).is_none() && fs::metadata(path).is_ok_and(|m| m.is_dir()) {
+            return Err(ComputeError::WriteDirectory {
+                path: path.to_path_buf(),
+            });
+        }
+        for parent in path.ancestors().skip(1) {
+            if self.touched(parent).is_some_and(|s| s.current.is_some()) {
+                return Err(ComputeError::ParentNotDirectory {
+                    path: path.to_path_buf(),
+                    parent: parent.to_path_buf(),
+                });
+            }
+            match fs::metadata(parent) {
+                Ok(meta) if meta.is_dir() => return Ok(()),
+                Ok(_) => {
+                    return Err(ComputeError::ParentNotDirectory {
+                        path: path.to_path_buf(),
+                        parent: parent.to_path_buf(),
+                    });
+                }
+                Err(_) => continue,
+            }
+        }
+        Ok(())
+    }
+
+    /// The current text of a file to update, from the overlay or the disk.
+    fn text_for_update(&mut self, path: &Path) -> Result<String, ComputeError> {
+        if let Some(slot) = self.touched(path) {
+            return match &slot.current {
+                Some(text) => Ok(text.clone()),
+                None if slot.removed_at > 0 => Err(ComputeError::RemovedEarlier {
+                    path: path.to_path_buf(),
+                    line: slot.removed_at,
+                }),
+                None => Err(read_error(path)),
+            };
+        }
+        if let Err(source) = fs::read(path) {
+            return Err(ComputeError::ReadUpdate {
+                path: path.to_path_buf(),
+                source,
+            });
+        }
+        let slot = self.slot(path);
+        match (&slot.before, &slot.current) {
+            (_, Some(text)) => Ok(text.clone()),
+            (Some(bytes), None) => Err(ComputeError::NotUtf8 {
+                path: path.to_path_buf(),
+                detail: String::from_utf8(bytes.clone())
+                    .err()
+                    .map(|e| e.utf8_error().to_string())
+                    .unwrap_or_default(),
+            }),
+            (None, None) => Err(read_error(path)),
+        }
+    }
+}
+
+/// The error for a path that is in the overlay without content it can read.
+fn read_error(path: &Path) -> ComputeError {
+    ComputeError::ReadUpdate {
+        path: path.to_path_buf(),
+        source: fs::read(path).err().unwrap_or_else(|| {
+            io::Error::new(io::ErrorKind::InvalidData, "not a readable text file")
+        }),
+    }
+}
+
+/// Computes the effect of `patch` applied in `cwd`, reading (never writing) the disk.
+pub fn compute_plan(patch: &Patch, cwd: &Path) -> Result<ApplyPlan, ComputeError> {
+    if patch.hunks.is_empty() {
+        return Err(ComputeError::NoHunks);
+    }
+    let mut overlay = Overlay::default();
+    let mut summary = Summary::default();
+    let mut moves = Vec::new();
+    for hunk in &patch.hunks {
+        match hunk {
+            Hunk::Add { path, contents, .. } => {
+                let abs = resolve_path(cwd, path);
+                overlay.check_writable(&abs)?;
+                overlay.slot(&abs).current = Some(contents.clone());
+                summary.added.push(path.clone());
+            }
+            Hunk::Delete { path, line } => {
+                let abs = resolve_path(cwd, path);
+                delete(&mut overlay, &abs, *line)?;
+                summary.deleted.push(path.clone());
+            }
+            Hunk::Update {
+                path,
+                move_to,
+                chunks,
+                line,
+            } => {
+                let abs = resolve_path(cwd, path);
+                let text = overlay.text_for_update(&abs)?;
+                let new_text = apply_chunks(&abs, &text, chunks)?;
+                match move_to {
+                    Some(dest) if resolve_path(cwd, dest) != abs => {
+                        let dest_abs = resolve_path(cwd, dest);
+                        overlay.check_writable(&dest_abs)?;
+                        let source = overlay.slot(&abs);
+                        source.current = None;
+                        source.removed_at = *line;
+                        let permissions = source.permissions.clone();
+                        let target = overlay.slot(&dest_abs);
+                        target.current = Some(new_text);
+                        target.permissions = permissions;
+                        moves.push((abs, dest_abs));
+                        summary.modified.push(dest.clone());
+                    }
+                    _ => {
+                        overlay.slot(&abs).current = Some(new_text);
+                        summary
+                            .modified
+                            .push(move_to.clone().unwrap_or_else(|| path.clone()));
+                    }
+                }
+            }
+        }
+    }
+    let Overlay { order, mut slots } = overlay;
+    let files = order
+        .into_iter()
+        .map(|path| {
+            let slot = slots.remove(&path).expect("every ordered path has a slot");
+            PlannedFile {
+                path,
+                before: slot.before,
+                after: slot.current,
+                permissions: slot.permissions,
+            }
+        })
+        .collect();
+    Ok(ApplyPlan {
+        files,
+        summary,
+        moves,
+    })
+}
+
+fn delete(overlay: &mut Overlay, path: &Path, line: usize) -> Result<(), ComputeError> {
+    match overlay.touched(path) {
+        Some(slot) if slot.removed_at > 0 && slot.current.is_none() => {
+            return Err(ComputeError::DeletedTwice {
+                path: path.to_path_buf(),
+                line: slot.removed_at,
+            });
+        }
+        Some(_) => {}
+        None => match fs::symlink_metadata(path) {
+            Err(source) => {
+                return Err(ComputeError::ReadDelete {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+            Ok(meta) if meta.is_dir() => {
+                return Err(ComputeError::DeleteDirectory {
+                    path: path.to_path_buf(),
+                });
+            }
+            Ok(_) => {}
+        },
+    }
+    let slot = overlay.slot(path);
+    if slot.before.is_none() && fs::symlink_metadata(path).is_ok() {
+        // A dangling symlink or unreadable file is still removed; record that it existed.
+        slot.before = Some(Vec::new());
+    }
+    slot.current = None;
+    slot.removed_at = line;
+    Ok(())
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

@@ -1,0 +1,305 @@
+//! Applying one Update hunk's chunks to a file's text, in memory.
+//!
+//! Chunks are located in order, each searching forward from where the previous one ended.
+//! Lines a chunk keeps (context) keep the file's own bytes and terminators; inserted lines get
+//! the file's preferred terminator. A missing final newline stays missing unless lines are
+//! appended after the old last line; a leading BOM stays.
+
+use crate::error::ComputeError;
+use crate::error::Shown;
+use crate::parser::{Chunk, ChunkLine};
+use crate::seek::{Candidate, Matcher};
+use crate::text::{TextFile, join};
+use std::path::Path;
+
+/// What one located chunk does: replace `old_len` lines at `start` with `lines`.
+struct Replacement<'c> {
+    start: usize,
+    old_len: usize,
+    lines: Vec<Out<'c>>,
+}
+
+/// An output line: an original line kept (by index), or a line from the patch.
+#[derive(Clone, Copy)]
+enum Out<'c> {
+    Kept(usize),
+    Inserted(&'c str),
+}
+
+/// Returns `original` with `chunks` applied. `path` is only used in error messages.
+pub(crate) fn apply_chunks(
+    path: &Path,
+    original: &str,
+    chunks: &[Chunk],
+) -> Result<String, ComputeError> {
+    let file = TextFile::parse(original);
+    let mut matcher = Matcher::new(file.lines.iter().map(|l| l.text).collect());
+    let mut replacements = Vec::with_capacity(chunks.len());
+    let mut cursor = 0;
+    for chunk in chunks {
+        for context in &chunk.contexts {
+            match matcher.find(&[context.as_str()], cursor, false) {
+                Some(at) => cursor = at + 1,
+                None => {
+                    return Err(ComputeError::ContextNotFound {
+                        path: path.to_path_buf(),
+                        context: context.clone(),
+                        from: cursor + 1,
+                        chunk_line: chunk.line,
+                    });
+                }
+            }
+        }
+        let replacement = locate(path, &mut matcher, chunk, cursor)?;
+        if replacement.old_len > 0 {
+            cursor = replacement.start + replacement.old_len;
+        }
+        replacements.push(replacement);
+    }
+    // Located chunks are in file order except appended additions; a stable sort keeps the
+    // patch order of insertions at one position.
+    replacements.sort_by_key(|r| r.start);
+    Ok(assemble(&file, &replacements))
+}
+
+/// Finds where `chunk` applies, searching from `cursor`.
+fn locate<'c>(
+    path: &Path,
+    matcher: &mut Matcher<'_>,
+    chunk: &'c Chunk,
+    cursor: usize,
+) -> Result<Replacement<'c>, ComputeError> {
+    let mut lines: Vec<&'c ChunkLine> = chunk.lines.iter().collect();
+    let mut old: Vec<&str> = chunk.old_lines();
+    if old.is_empty() {
+        // Pure addition: after the `@@` context line when there is one, else at the end.
+        let start = if chunk.contexts.is_empty() || chunk.end_of_file {
+            matcher.lines().len()
+        } else {
+            cursor
+        };
+        return Ok(Replacement {
+            start,
+            old_len: 0,
+            lines: inserted(&lines),
+        });
+    }
+    let mut found = matcher.find(&old, cursor, chunk.end_of_file);
+    if found.is_none() && old.last() == Some(&"") {
+        // A trailing blank line in a chunk is usually a separator the model added, not a line
+        // of the file: retry without it (and without a matching blank added line).
+        drop_trailing_blank(&mut lines);
+        old.pop();
+        found = matcher.find(&old, cursor, chunk.end_of_file);
+    }
+    let Some(start) = found else {
+        return Err(not_found(path, matcher, chunk, &chunk.old_lines(), cursor));
+    };
+    let mut out = Vec::with_capacity(lines.len());
+    let mut index = start;
+    for line in &lines {
+        match line {
+            ChunkLine::Context(_) => {
+                out.push(Out::Kept(index));
+                index += 1;
+            }
+            ChunkLine::Remove(_) => index += 1,
+            ChunkLine::Add(text) => out.push(Out::Inserted(text)),
+        }
+    }
+    Ok(Replacement {
+        start,
+        old_len: old.len(),
+        lines: out,
+    })
+}
+
+fn inserted<'c>(lines: &[&'c ChunkLine]) -> Vec<Out<'c>> {
+    lines
+        .iter()
+        .filter_map(|l| match l {
+            ChunkLine::Add(text) => Some(Out::Inserted(text.as_str())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Removes the last line that the file must contain (it is blank), and a blank added line at
+/// the very end of the new side.
+fn drop_trailing_blank(lines: &mut Vec<&ChunkLine>) {
+    if let Some(pos) = lines.iter().rposition(|l| !matches!(l, ChunkLine::Add(_))) {
+        lines.remove(pos);
+    }
+    if let Some(pos) = lines
+        .iter()
+        .rposition(|l| !matches!(l, ChunkLine::Remove(_)))
+        && matches!(lines[pos], ChunkLine::Add(text) if text.is_empty())
+    {
+        lines.remove(pos);
+    }
+}
+
+fn not_found(
+    path: &Path,
+    matcher: &Matcher<'_>,
+    chunk: &Chunk,
+    old: &[&str],
+    cursor: usize,
+) -> ComputeError {
+    let file_lines = matcher.lines();
+    let hint = match matcher.closest(old, cursor) {
+        Some(candidate) => describe_candidate(file_lines, chunk, old, cursor, candidate),
+        None => match most_similar_line(file_lines, old[0], cursor) {
+            Some(at) => format!(
+                "\nNo line of this chunk occurs in the file. Closest match: line {}, which differs from the chunk's first line:\n  chunk: '{}'\n  file:  '{}'",
+                at + 1,
+                Shown(old[0]),
+                Shown(file_lines[at])
+            ),
+            None => format!(
+                "\nNo line of this chunk occurs in the file ({}); check the path and the chunk's lines.",
+                plural(file_lines.len(), "line")
+            ),
+        },
+    };
+    ComputeError::LinesNotFound {
+        path: path.to_path_buf(),
+        expected: old.join("\n"),
+        hint,
+    }
+}
+
+fn describe_candidate(
+    file_lines: &[&str],
+    chunk: &Chunk,
+    old: &[&str],
+    cursor: usize,
+    candidate: Candidate,
+) -> String {
+    let mut hint = format!(
+        "\nClosest match: line {} of the file, where {} of the chunk's {} agree",
+        candidate.start + 1,
+        candidate.agreeing,
+        plural(old.len(), "line")
+    );
+    if candidate.start < cursor {
+        let context_note = if chunk.contexts.is_empty() {
+            ""
+        } else {
+            ", and an '@@ CONTEXT' line is not one of the chunk's lines"
+        };
+        hint.push_str(&format!(
+            " (before line {}, where this chunk's search began: chunks must be in file order and must not overlap{context_note})",
+            cursor + 1
+        ));
+    }
+    match candidate.first_difference {
+        Some(offset) => {
+            let file_line = candidate.start + offset;
+            let found = match file_lines.get(file_line) {
+                Some(text) => format!("has '{}'", Shown(text)),
+                None => "ends there".to_string(),
+            };
+            hint.push_str(&format!(
+                ".\nFirst difference at line {}: the chunk expects '{}' but the file {found}.",
+                file_line + 1,
+                Shown(old[offset]),
+            ));
+        }
+        None => hint.push('.'),
+    }
+    hint
+}
+
+/// The line most like `wanted` (by character similarity, at least half alike), preferring
+/// lines at or after `from`. Only for error messages; bounded work on huge files.
+fn most_similar_line(lines: &[&str], wanted: &str, from: usize) -> Option<usize> {
+    const MAX_LINES: usize = 20_000;
+    const MIN_RATIO: f32 = 0.5;
+    let wanted = wanted.trim();
+    if wanted.is_empty() {
+        return None;
+    }
+    let best = |range: std::ops::Range<usize>| {
+        range
+            .take(MAX_LINES)
+            .map(|i| {
+                let ratio = similar::TextDiff::from_chars(wanted, lines[i].trim()).ratio();
+                (ratio, i)
+            })
+            .filter(|(ratio, _)| *ratio >= MIN_RATIO)
+            .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
+            .map(|(_, i)| i)
+    };
+    let from = from.min(lines.len());
+    best(from..lines.len()).or_else(|| best(0..from))
+}
+
+/// `1 line`, `2 lines`.
+pub(crate) fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("{count} {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// Builds the new content from the original lines and the sorted replacements.
+fn assemble(file: &TextFile<'_>, replacements: &[Replacement<'_>]) -> String {
+    let original = &file.lines;
+    let last_index = original.len().checked_sub(1);
+    let mut out: Vec<Out<'_>> = Vec::with_capacity(original.len() + 16);
+    let mut next = 0;
+    let mut last_removed = false;
+    for r in replacements {
+        out.extend((next..r.start).map(Out::Kept));
+        let kept: Vec<usize> = r
+            .lines
+            .iter()
+            .filter_map(|o| match o {
+                Out::Kept(i) => Some(*i),
+                Out::Inserted(_) => None,
+            })
+            .collect();
+        if let Some(last) = last_index
+            && (r.start..r.start + r.old_len).contains(&last)
+            && !kept.contains(&last)
+        {
+            last_removed = true;
+        }
+        out.extend(r.lines.iter().copied());
+        next = r.start + r.old_len;
+    }
+    out.extend((next..original.len()).map(Out::Kept));
+
+    let count = out.len();
+    let lines: Vec<(&str, &str)> = out
+        .iter()
+        .enumerate()
+        .map(|(position, o)| {
+            let is_last = position + 1 == count;
+            match *o {
+                Out::Kept(i) => {
+                    let line = original[i];
+                    let terminator = if line.terminator.is_empty() && !is_last {
+                        file.preferred
+                    } else {
+                        line.terminator
+                    };
+                    (line.text, terminator)
+                }
+                Out::Inserted(text) => {
+                    // An inserted last line replaces an unterminated old last line: it stays
+                    // unterminated. Lines appended after a kept last line are terminated.
+                    let unterminated = is_last && last_removed && file.missing_final_newline();
+                    (text, if unterminated { "" } else { file.preferred })
+                }
+            }
+        })
+        .collect();
+    join(file.bom, &lines)
+}
+
+#[cfg(test)]
+#[path = "update_tests.rs"]
+mod tests;

@@ -1,0 +1,5 @@
+//! Test modules of the one test binary of this crate.
+
+mod fixtures;
+mod properties;
+mod support;

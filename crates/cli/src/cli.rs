@@ -1,0 +1,63 @@
+//! The `codex` command line: clap types, and the one function that turns them into an exit code.
+
+use clap::{Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+/// Codex: a coding agent that runs commands and edits files inside a sandbox.
+#[derive(Debug, Parser)]
+#[command(name = "codex", version = concat!("codex-cli ", env!("CARGO_PKG_VERSION")), about)]
+#[command(arg_required_else_help = true, disable_version_flag = true)]
+struct Cli {
+    /// Print version
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Apply a patch in the `*** Begin Patch` format to the files under a directory.
+    ///
+    /// All files change or none does. Reads the patch from stdin when PATCH is omitted.
+    /// Exit codes: 0 applied, 1 rejected (nothing changed), 2 usage error.
+    ApplyPatch {
+        /// The patch text.
+        patch: Option<OsString>,
+        /// Directory the patch's relative paths start from (default: the current directory).
+        #[arg(short = 'C', long = "cd", value_name = "DIR")]
+        cwd: Option<PathBuf>,
+    },
+}
+
+/// Runs the CLI and returns the process exit code.
+pub fn run(argv: Vec<OsString>) -> i32 {
+    let cli = match Cli::try_parse_from(argv) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return error.exit_code();
+        }
+    };
+    match cli.command {
+        Some(Command::ApplyPatch { patch, cwd }) => {
+            let cwd = match cwd.map_or_else(std::env::current_dir, Ok) {
+                Ok(cwd) => cwd,
+                Err(error) => {
+                    eprintln!("Error: cannot determine the current directory: {error}");
+                    return codex_apply_patch::standalone::EXIT_REJECTED;
+                }
+            };
+            codex_apply_patch::standalone::run_as_argv0(
+                &patch.into_iter().collect::<Vec<_>>(),
+                &mut std::io::stdin().lock(),
+                &cwd,
+                &mut std::io::stdout().lock(),
+                &mut std::io::stderr().lock(),
+            )
+        }
+        None => 2,
+    }
+}

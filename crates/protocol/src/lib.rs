@@ -1,0 +1,8 @@
+//! Shared data types of the Codex agent: what front ends, the core and the leaf engines exchange.
+//!
+//! Plain serde data with no I/O and no async, so every crate can depend on it. Wire spellings
+//! follow the protocol Codex clients already speak (`snake_case` tags, `type` discriminators).
+
+mod file_change;
+
+pub use file_change::FileChange;
