@@ -113,7 +113,13 @@ pub fn commit(plan: &ApplyPlan) -> Result<CommitReport, CommitError> {
     }
 
     let mut backups = Vec::new();
-    for (target, temp) in &prepared {
+    for (index, (target, temp)) in prepared.iter().enumerate() {
+        #[cfg(test)]
+        if tests::FAIL_SWAP_AT.with(|at| at.get()) == Some(index) {
+            return Err(journal.fail("write file", target, io::Error::other("injected failure")));
+        }
+        #[cfg(not(test))]
+        let _ = index;
         if fs::symlink_metadata(target).is_ok() {
             let backup = sibling(target, "bak");
             if let Err(error) = fs::rename(target, &backup) {

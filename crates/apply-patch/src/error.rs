@@ -8,6 +8,14 @@ use std::fmt;
 use std::io;
 use std::path::PathBuf;
 
+/// Characters that do not show as themselves: controls, whitespace other than the ASCII
+/// space, and zero-width or direction marks.
+fn is_invisible(c: char) -> bool {
+    c.is_control()
+        || (c.is_whitespace() && c != ' ')
+        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
 /// Shows a line from a patch or file with control characters escaped (`\t`, `\u{1f}`), so
 /// invisible differences are visible in an error message.
 pub(crate) struct Shown<'a>(pub &'a str);
@@ -18,7 +26,7 @@ impl fmt::Display for Shown<'_> {
             match c {
                 '\t' => f.write_str("\\t")?,
                 '\r' => f.write_str("\\r")?,
-                c if c.is_control() => write!(f, "\\u{{{:x}}}", c as u32)?,
+                c if is_invisible(c) => write!(f, "\\u{{{:x}}}", c as u32)?,
                 c => write!(f, "{c}")?,
             }
         }

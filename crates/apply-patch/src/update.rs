@@ -177,10 +177,10 @@ fn describe_candidate(
     candidate: Candidate,
 ) -> String {
     let mut hint = format!(
-        "\nClosest match: line {} of the file, where {} of the chunk's {} agree",
+        "\nClosest match: line {} of the file, where {} of the chunk's {} lines agree",
         candidate.start + 1,
         candidate.agreeing,
-        plural(old.len(), "line")
+        old.len()
     );
     if candidate.start < cursor {
         let context_note = if chunk.contexts.is_empty() {
