@@ -313,7 +313,7 @@ fn heredoc_body<'s>(redirect: Node<'_>, text: &impl Fn(Node<'_>) -> &'s str) -> 
     {
         return None;
     }
-    let operator = redirect.child(0).map(|c| text(c));
+    let operator = redirect.child(0).map(text);
     if operator != Some("<<") {
         return None;
     }

@@ -87,7 +87,7 @@ fn anything_more_is_not_a_patch() {
         format!("apply_patch {heredoc} > out"),
         format!("apply_patch <<-'EOF'\n{PATCH}\nEOF"),
         format!("patch {heredoc}"),
-        format!("apply_patch < patch.txt"),
+        "apply_patch < patch.txt".to_string(),
         "apply_patch".to_string(),
         "ls -la".to_string(),
     ] {

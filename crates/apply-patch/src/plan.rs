@@ -169,26 +169,31 @@ impl Overlay {
     /// not a readable file loads as absent; callers check the kind they need first.
     fn slot(&mut self, path: &Path) -> &mut Slot {
         if !self.slots.contains_key(path) {
-            let before = fs::read(path).ok();
-            let permissions = before
-                .as_ref()
-                .and_then(|_| fs::metadata(path).ok())
-                .map(|m| m.permissions());
-            let current = before
-                .as_ref()
-                .and_then(|b| String::from_utf8(b.clone()).ok());
-            self.order.push(path.to_path_buf());
-            self.slots.insert(
-                path.to_path_buf(),
-                Slot {
-                    before,
-                    current,
-                    permissions,
-                    removed_at: 0,
-                },
-            );
+            self.load(path, fs::read(path).ok());
         }
         self.slots.get_mut(path).expect("slot inserted above")
+    }
+
+    /// Records `path` as first seen with `before` on disk.
+    fn load(&mut self, path: &Path, before: Option<Vec<u8>>) {
+        let permissions = before
+            .as_ref()
+            .and_then(|_| fs::metadata(path).ok())
+            .map(|m| m.permissions());
+        let current = before
+            .as_ref()
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .map(str::to_owned);
+        self.order.push(path.to_path_buf());
+        self.slots.insert(
+            path.to_path_buf(),
+            Slot {
+                before,
+                current,
+                permissions,
+                removed_at: 0,
+            },
+        );
     }
 
     fn touched(&self, path: &Path) -> Option<&Slot> {
@@ -225,31 +230,26 @@ impl Overlay {
     }
 
     /// The current text of a file to update, from the overlay or the disk.
-    fn text_for_update(&mut self, path: &Path) -> Result<String, ComputeError> {
-        if let Some(slot) = self.touched(path) {
-            return match &slot.current {
-                Some(text) => Ok(text.clone()),
-                None if slot.removed_at > 0 => Err(ComputeError::RemovedEarlier {
-                    path: path.to_path_buf(),
-                    line: slot.removed_at,
-                }),
-                None => Err(read_error(path)),
-            };
-        }
-        if let Err(source) = fs::read(path) {
-            return Err(ComputeError::ReadUpdate {
+    fn text_for_update(&mut self, path: &Path) -> Result<&str, ComputeError> {
+        if self.touched(path).is_none() {
+            let bytes = fs::read(path).map_err(|source| ComputeError::ReadUpdate {
                 path: path.to_path_buf(),
                 source,
-            });
+            })?;
+            self.load(path, Some(bytes));
         }
-        let slot = self.slot(path);
+        let slot = &self.slots[path];
         match (&slot.before, &slot.current) {
-            (_, Some(text)) => Ok(text.clone()),
+            (_, Some(text)) => Ok(text),
+            (_, None) if slot.removed_at > 0 => Err(ComputeError::RemovedEarlier {
+                path: path.to_path_buf(),
+                line: slot.removed_at,
+            }),
             (Some(bytes), None) => Err(ComputeError::NotUtf8 {
                 path: path.to_path_buf(),
-                detail: String::from_utf8(bytes.clone())
+                detail: std::str::from_utf8(bytes)
                     .err()
-                    .map(|e| e.utf8_error().to_string())
+                    .map(|e| e.to_string())
                     .unwrap_or_default(),
             }),
             (None, None) => Err(read_error(path)),
@@ -295,8 +295,7 @@ pub fn compute_plan(patch: &Patch, cwd: &Path) -> Result<ApplyPlan, ComputeError
                 line,
             } => {
                 let abs = resolve_path(cwd, path);
-                let text = overlay.text_for_update(&abs)?;
-                let new_text = apply_chunks(&abs, &text, chunks)?;
+                let new_text = apply_chunks(&abs, overlay.text_for_update(&abs)?, chunks)?;
                 match move_to {
                     Some(dest) if resolve_path(cwd, dest) != abs => {
                         let dest_abs = resolve_path(cwd, dest);

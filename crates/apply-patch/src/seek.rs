@@ -62,44 +62,54 @@ fn ascii_equivalent(c: char) -> char {
     }
 }
 
-/// One level's view of the file: each line as an id, and where each id occurs.
-struct LevelIndex {
-    ids_by_key: FxHashMap<String, u32>,
+/// One level's view of the file: each line as an id, and where each id occurs (positions of
+/// id `k` are `positions[offsets[k]..offsets[k + 1]]`, ascending).
+struct LevelIndex<'a> {
+    ids_by_key: FxHashMap<Cow<'a, str>, u32>,
     line_ids: Vec<u32>,
-    positions: Vec<Vec<u32>>,
+    offsets: Vec<u32>,
+    positions: Vec<u32>,
 }
 
-impl LevelIndex {
-    fn build(level: Level, lines: &[&str]) -> Self {
-        let mut ids_by_key: FxHashMap<String, u32> = FxHashMap::default();
+impl<'a> LevelIndex<'a> {
+    fn build(level: Level, lines: &[&'a str]) -> Self {
+        let mut ids_by_key: FxHashMap<Cow<'a, str>, u32> =
+            FxHashMap::with_capacity_and_hasher(lines.len(), Default::default());
         let mut line_ids = Vec::with_capacity(lines.len());
-        let mut positions: Vec<Vec<u32>> = Vec::new();
-        for (i, line) in lines.iter().enumerate() {
-            let key = normalize(level, line);
-            let id = match ids_by_key.get(key.as_ref()) {
-                Some(&id) => id,
-                None => {
-                    let id = positions.len() as u32;
-                    ids_by_key.insert(key.into_owned(), id);
-                    positions.push(Vec::new());
-                    id
-                }
-            };
-            line_ids.push(id);
-            positions[id as usize].push(i as u32);
+        for line in lines {
+            let next = ids_by_key.len() as u32;
+            line_ids.push(*ids_by_key.entry(normalize(level, line)).or_insert(next));
+        }
+        let mut offsets = vec![0u32; ids_by_key.len() + 1];
+        for &id in &line_ids {
+            offsets[id as usize + 1] += 1;
+        }
+        for k in 1..offsets.len() {
+            offsets[k] += offsets[k - 1];
+        }
+        let mut fill = offsets.clone();
+        let mut positions = vec![0u32; line_ids.len()];
+        for (i, &id) in line_ids.iter().enumerate() {
+            positions[fill[id as usize] as usize] = i as u32;
+            fill[id as usize] += 1;
         }
         LevelIndex {
             ids_by_key,
             line_ids,
+            offsets,
             positions,
         }
+    }
+
+    fn occurrences(&self, id: u32) -> &[u32] {
+        &self.positions[self.offsets[id as usize] as usize..self.offsets[id as usize + 1] as usize]
     }
 }
 
 /// Searches one file's lines; indexes are built on first need and reused across chunks.
 pub(crate) struct Matcher<'a> {
     lines: Vec<&'a str>,
-    indexes: [Option<LevelIndex>; 4],
+    indexes: [Option<LevelIndex<'a>>; 4],
 }
 
 impl<'a> Matcher<'a> {
@@ -171,9 +181,9 @@ impl<'a> Matcher<'a> {
         let (anchor, anchor_id) = ids
             .iter()
             .enumerate()
-            .min_by_key(|(_, id)| index.positions[**id as usize].len())
+            .min_by_key(|(_, id)| index.occurrences(**id).len())
             .map(|(k, id)| (k, *id))?;
-        let occurrences = &index.positions[anchor_id as usize];
+        let occurrences = index.occurrences(anchor_id);
         let begin = window_end + 1;
         let first = occurrences.partition_point(|&p| (p as usize) < begin + anchor);
         occurrences[first..]

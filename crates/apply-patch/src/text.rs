@@ -1,7 +1,7 @@
 //! A text file as lines that remember their own terminators, so an edit can keep CRLF, mixed
 //! endings, a missing final newline and a leading BOM exactly as they were.
 
-const BOM: char = '\u{feff}';
+pub(crate) const BOM: char = '\u{feff}';
 
 /// One line: its text (what matching sees) and its terminator (`"\n"`, `"\r\n"`, `"\r"`, or
 /// `""` for a last line without one).
@@ -29,23 +29,18 @@ impl<'a> TextFile<'a> {
         let bytes = body.as_bytes();
         let mut lines = Vec::new();
         let mut start = 0;
-        let mut i = 0;
-        while i < bytes.len() {
-            let terminator_len = match bytes[i] {
-                b'\n' => 1,
-                b'\r' if bytes.get(i + 1) == Some(&b'\n') => 2,
-                b'\r' => 1,
-                _ => {
-                    i += 1;
-                    continue;
-                }
+        while let Some(offset) = memchr::memchr2(b'\n', b'\r', &bytes[start..]) {
+            let i = start + offset;
+            let terminator_len = if bytes[i] == b'\r' && bytes.get(i + 1) == Some(&b'\n') {
+                2
+            } else {
+                1
             };
             lines.push(Line {
                 text: &body[start..i],
                 terminator: &body[i..i + terminator_len],
             });
-            i += terminator_len;
-            start = i;
+            start = i + terminator_len;
         }
         if start < body.len() {
             lines.push(Line {
@@ -69,20 +64,6 @@ impl<'a> TextFile<'a> {
     pub fn missing_final_newline(&self) -> bool {
         self.lines.last().is_some_and(|l| l.terminator.is_empty())
     }
-}
-
-/// Concatenates output lines into file content, prefixed by a BOM when `bom`.
-pub(crate) fn join(bom: bool, lines: &[(&str, &str)]) -> String {
-    let size = lines.iter().map(|(t, e)| t.len() + e.len()).sum::<usize>() + 3;
-    let mut out = String::with_capacity(size);
-    if bom {
-        out.push(BOM);
-    }
-    for (text, terminator) in lines {
-        out.push_str(text);
-        out.push_str(terminator);
-    }
-    out
 }
 
 #[cfg(test)]
@@ -124,7 +105,6 @@ mod tests {
         let file = TextFile::parse("\u{feff}first\n");
         assert!(file.bom);
         assert_eq!(file.lines[0].text, "first");
-        assert_eq!(join(true, &[("first", "\n")]), "\u{feff}first\n");
     }
 
     #[test]

@@ -9,7 +9,7 @@ use crate::error::ComputeError;
 use crate::error::Shown;
 use crate::parser::{Chunk, ChunkLine};
 use crate::seek::{Candidate, Matcher};
-use crate::text::{TextFile, join};
+use crate::text::{BOM, TextFile};
 use std::path::Path;
 
 /// What one located chunk does: replace `old_len` lines at `start` with `lines`.
@@ -244,60 +244,75 @@ pub(crate) fn plural(count: usize, noun: &str) -> String {
     }
 }
 
-/// Builds the new content from the original lines and the sorted replacements.
+/// Builds the new content from the original lines and the sorted replacements, streaming
+/// straight into the output (large files stay cheap).
 fn assemble(file: &TextFile<'_>, replacements: &[Replacement<'_>]) -> String {
     let original = &file.lines;
     let last_index = original.len().checked_sub(1);
-    let mut out: Vec<Out<'_>> = Vec::with_capacity(original.len() + 16);
+    let mut writer = Writer {
+        file,
+        out: String::with_capacity(original.iter().map(|l| l.text.len() + 2).sum::<usize>() + 3),
+        last: None,
+    };
+    if file.bom {
+        writer.out.push(BOM);
+    }
     let mut next = 0;
     let mut last_removed = false;
     for r in replacements {
-        out.extend((next..r.start).map(Out::Kept));
-        let kept: Vec<usize> = r
-            .lines
-            .iter()
-            .filter_map(|o| match o {
-                Out::Kept(i) => Some(*i),
-                Out::Inserted(_) => None,
-            })
-            .collect();
+        (next..r.start).for_each(|i| writer.push(Out::Kept(i)));
         if let Some(last) = last_index
             && (r.start..r.start + r.old_len).contains(&last)
-            && !kept.contains(&last)
+            && !r
+                .lines
+                .iter()
+                .any(|o| matches!(o, Out::Kept(i) if *i == last))
         {
             last_removed = true;
         }
-        out.extend(r.lines.iter().copied());
+        r.lines.iter().for_each(|o| writer.push(*o));
         next = r.start + r.old_len;
     }
-    out.extend((next..original.len()).map(Out::Kept));
+    (next..original.len()).for_each(|i| writer.push(Out::Kept(i)));
 
-    let count = out.len();
-    let lines: Vec<(&str, &str)> = out
-        .iter()
-        .enumerate()
-        .map(|(position, o)| {
-            let is_last = position + 1 == count;
-            match *o {
-                Out::Kept(i) => {
-                    let line = original[i];
-                    let terminator = if line.terminator.is_empty() && !is_last {
-                        file.preferred
-                    } else {
-                        line.terminator
-                    };
-                    (line.text, terminator)
-                }
-                Out::Inserted(text) => {
-                    // An inserted last line replaces an unterminated old last line: it stays
-                    // unterminated. Lines appended after a kept last line are terminated.
-                    let unterminated = is_last && last_removed && file.missing_final_newline();
-                    (text, if unterminated { "" } else { file.preferred })
+    // Every line was written terminated; the last one may have to lose its terminator: a kept
+    // line that had none keeps having none, and an inserted line that replaced an
+    // unterminated old last line stays unterminated.
+    let strip = match writer.last {
+        Some(Out::Kept(i)) => original[i].terminator.is_empty(),
+        Some(Out::Inserted(_)) => last_removed && file.missing_final_newline(),
+        None => false,
+    };
+    let mut out = writer.out;
+    if strip {
+        out.truncate(out.len() - file.preferred.len());
+    }
+    out
+}
+
+/// Appends output lines, each with a terminator (its own, or the file's preferred one).
+struct Writer<'f, 'a, 'c> {
+    file: &'f TextFile<'a>,
+    out: String,
+    last: Option<Out<'c>>,
+}
+
+impl<'c> Writer<'_, '_, 'c> {
+    fn push(&mut self, line: Out<'c>) {
+        let (text, terminator) = match line {
+            Out::Kept(i) => {
+                let kept = self.file.lines[i];
+                match kept.terminator {
+                    "" => (kept.text, self.file.preferred),
+                    own => (kept.text, own),
                 }
             }
-        })
-        .collect();
-    join(file.bom, &lines)
+            Out::Inserted(text) => (text, self.file.preferred),
+        };
+        self.out.push_str(text);
+        self.out.push_str(terminator);
+        self.last = Some(line);
+    }
 }
 
 #[cfg(test)]

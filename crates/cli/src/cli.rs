@@ -4,9 +4,10 @@ use clap::{Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
-/// Codex: a coding agent that runs commands and edits files inside a sandbox.
+/// The top-level command line.
 #[derive(Debug, Parser)]
-#[command(name = "codex", version = concat!("codex-cli ", env!("CARGO_PKG_VERSION")), about)]
+#[command(name = "codex-cli", bin_name = "codex", version)]
+#[command(about = "Codex: a coding agent that edits files and runs commands inside an OS sandbox.")]
 #[command(arg_required_else_help = true, disable_version_flag = true)]
 struct Cli {
     /// Print version
