@@ -26,12 +26,9 @@ enum Out<'c> {
     Inserted(&'c str),
 }
 
-/// Returns `original` with `chunks` applied. `path` is only used in error messages.
-pub(crate) fn apply_chunks(
-    path: &Path,
-    original: &str,
-    chunks: &[Chunk],
-) -> Result<String, ComputeError> {
+/// Returns `original` with the chunks of one Update hunk applied, in memory. `path` is only
+/// used in error messages.
+pub fn apply_chunks(path: &Path, original: &str, chunks: &[Chunk]) -> Result<String, ComputeError> {
     let file = TextFile::parse(original);
     let mut matcher = Matcher::new(file.lines.iter().map(|l| l.text).collect());
     let mut replacements = Vec::with_capacity(chunks.len());
