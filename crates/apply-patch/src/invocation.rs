@@ -17,8 +17,7 @@
 
 use crate::error::{ApplyPatchError, ParseError};
 use crate::parser::{Hunk, parse_patch};
-use crate::plan::{ApplyPlan, compute_plan, resolve_path};
-use codex_protocol::FileChange;
+use crate::plan::{ApplyPlan, PatchChange, compute_plan, resolve_path};
 use std::path::{Path, PathBuf};
 use tree_sitter::Node;
 
@@ -63,7 +62,7 @@ pub enum CorrectnessError {
 #[derive(Debug, Clone)]
 pub struct ApplyPatchAction {
     /// Per-path changes, in patch order; a move is one `Update` at its source.
-    pub changes: Vec<(PathBuf, FileChange)>,
+    pub changes: Vec<(PathBuf, PatchChange)>,
     /// The patch text to hand to `codex --codex-run-as-apply-patch`.
     pub patch: String,
     /// The directory the patch applies in (the call's cwd joined with any `cd` target).

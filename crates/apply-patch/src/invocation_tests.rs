@@ -169,20 +169,21 @@ fn verified_reports_changes_without_writing() {
         vec![
             (
                 sub.join("old.txt"),
-                FileChange::Update {
+                PatchChange::Update {
                     unified_diff: "@@ -1,2 +1,2 @@\n one\n-two\n+2\n".into(),
                     move_path: Some(sub.join("moved.txt")),
+                    new_content: "one\n2\n".into(),
                 }
             ),
             (
                 sub.join("new.txt"),
-                FileChange::Add {
+                PatchChange::Add {
                     content: "n\n".into()
                 }
             ),
             (
                 sub.join("gone.txt"),
-                FileChange::Delete {
+                PatchChange::Delete {
                     content: "bye\n".into()
                 }
             ),
@@ -205,7 +206,7 @@ fn verification_sees_earlier_hunks_of_the_same_patch() {
             action.changes,
             vec![(
                 dir.path().join("f.txt"),
-                FileChange::Add {
+                PatchChange::Add {
                     content: "b\n".into()
                 }
             )]

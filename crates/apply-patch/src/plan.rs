@@ -77,7 +77,7 @@ impl Summary {
 impl ApplyPlan {
     /// The patch as per-path changes against the current disk state, for showing to a user:
     /// a move is one `Update` at its source with `move_path` set.
-    pub fn changes(&self) -> Vec<(PathBuf, FileChange)> {
+    pub fn changes(&self) -> Vec<(PathBuf, PatchChange)> {
         let by_path: FxHashMap<&Path, &PlannedFile> =
             self.files.iter().map(|f| (f.path.as_path(), f)).collect();
         let mut shown_as_move: Vec<&Path> = Vec::new();
@@ -93,9 +93,10 @@ impl ApplyPlan {
             {
                 changes.push((
                     source.clone(),
-                    FileChange::Update {
+                    PatchChange::Update {
                         unified_diff: unified_diff(&String::from_utf8_lossy(before), after),
                         move_path: Some(dest.clone()),
+                        new_content: after.clone(),
                     },
                 ));
                 shown_as_move.extend([source.as_path(), dest.as_path()]);
@@ -106,21 +107,55 @@ impl ApplyPlan {
                 continue;
             }
             let change = match (&file.before, &file.after) {
-                (None, Some(after)) => FileChange::Add {
+                (None, Some(after)) => PatchChange::Add {
                     content: after.clone(),
                 },
-                (Some(before), None) => FileChange::Delete {
+                (Some(before), None) => PatchChange::Delete {
                     content: String::from_utf8_lossy(before).into_owned(),
                 },
-                (Some(before), Some(after)) => FileChange::Update {
+                (Some(before), Some(after)) => PatchChange::Update {
                     unified_diff: unified_diff(&String::from_utf8_lossy(before), after),
                     move_path: None,
+                    new_content: after.clone(),
                 },
                 (None, None) => continue,
             };
             changes.push((file.path.clone(), change));
         }
         changes
+    }
+}
+
+/// What a patch does to one path, against the disk as it was when the plan was computed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PatchChange {
+    /// The path is created (or replaced) with `content`.
+    Add { content: String },
+    /// The path is removed; `content` is what it held (lossily decoded when not UTF-8).
+    Delete { content: String },
+    /// The file is edited, and moved to `move_path` when set.
+    Update {
+        unified_diff: String,
+        move_path: Option<PathBuf>,
+        new_content: String,
+    },
+}
+
+impl From<PatchChange> for FileChange {
+    /// The wire form carries the diff, not the new content.
+    fn from(change: PatchChange) -> Self {
+        match change {
+            PatchChange::Add { content } => FileChange::Add { content },
+            PatchChange::Delete { content } => FileChange::Delete { content },
+            PatchChange::Update {
+                unified_diff,
+                move_path,
+                ..
+            } => FileChange::Update {
+                unified_diff,
+                move_path,
+            },
+        }
     }
 }
 

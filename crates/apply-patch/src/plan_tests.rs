@@ -166,17 +166,34 @@ fn changes_describe_the_net_effect() {
         vec![
             (
                 d.join("a.txt"),
-                FileChange::Update {
+                PatchChange::Update {
                     unified_diff: "@@ -1,2 +1,2 @@\n 1\n-2\n+two\n".into(),
-                    move_path: None
+                    move_path: None,
+                    new_content: "1\ntwo\n".into(),
                 }
             ),
             (
                 d.join("b.txt"),
-                FileChange::Add {
+                PatchChange::Add {
                     content: "b\n".into()
                 }
             ),
         ]
+    );
+}
+
+#[test]
+fn wire_form_carries_the_diff_not_the_new_content() {
+    let change = PatchChange::Update {
+        unified_diff: "@@ -1 +1 @@\n-a\n+b\n".into(),
+        move_path: Some(PathBuf::from("/w/b")),
+        new_content: "b\n".into(),
+    };
+    assert_eq!(
+        FileChange::from(change),
+        FileChange::Update {
+            unified_diff: "@@ -1 +1 @@\n-a\n+b\n".into(),
+            move_path: Some(PathBuf::from("/w/b")),
+        }
     );
 }
