@@ -30,7 +30,9 @@ mod update;
 pub use commit::{CommitReport, commit};
 pub use error::{ApplyPatchError, CommitError, ComputeError, ParseError};
 pub use parser::{Chunk, ChunkLine, Hunk, Patch, parse_patch};
-pub use plan::{ApplyPlan, PatchChange, PlannedFile, Summary, compute_plan, resolve_path, unified_diff};
+pub use plan::{
+    ApplyPlan, PatchChange, PlannedFile, Summary, compute_plan, resolve_path, unified_diff,
+};
 pub use update::apply_chunks as apply_update;
 
 use std::path::Path;

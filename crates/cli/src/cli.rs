@@ -2,6 +2,7 @@
 
 use clap::{Parser, Subcommand};
 use std::ffi::OsString;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 /// The top-level command line.
@@ -44,6 +45,12 @@ pub fn run(argv: Vec<OsString>) -> i32 {
     };
     match cli.command {
         Some(Command::ApplyPatch { patch, cwd }) => {
+            if patch.is_none() && std::io::stdin().is_terminal() {
+                eprintln!(
+                    "Error: no patch given. Pass it as an argument or pipe it in: codex apply-patch < change.patch"
+                );
+                return codex_apply_patch::standalone::EXIT_USAGE;
+            }
             let cwd = match cwd.map_or_else(std::env::current_dir, Ok) {
                 Ok(cwd) => cwd,
                 Err(error) => {
