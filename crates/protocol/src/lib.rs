@@ -4,5 +4,12 @@
 //! follow the protocol Codex clients already speak (`snake_case` tags, `type` discriminators).
 
 mod file_change;
+mod sandbox;
 
 pub use file_change::FileChange;
+pub use sandbox::{
+    FileSystemAccess, FileSystemPath, FileSystemSandboxEntry, FileSystemSandboxPolicy,
+    KnownSpecialPath, MacOsAutomation, MacOsContacts, MacOsExtensions, MacOsPreferences,
+    MissingPathBehavior, NetworkSandboxPolicy, ReadOnlyAccess, SandboxPolicy, SpecialPath,
+    UnknownSpecialPath,
+};

@@ -1,0 +1,46 @@
+//! Linux plans: which route enforces a policy, and what each route applies.
+//!
+//! - [`LinuxRoute::Landlock`] when the policy means exactly what a legacy policy means
+//!   ([`ResolvedPolicy::legacy_equivalent`]): Landlock rules plus read-only mounts of the
+//!   protected names ([`landlock_plan`]).
+//! - [`LinuxRoute::Bubblewrap`] for everything else that restricts the filesystem or the
+//!   network ([`bwrap_plan`]).
+//! - [`LinuxRoute::Unsandboxed`] for `danger-full-access` and `external-sandbox`.
+//!
+//! Every route adds the seccomp plan ([`seccomp_plan`]).
+
+mod bwrap;
+mod landlock;
+mod seccomp;
+
+pub use bwrap::{BwrapPlan, FIRST_DATA_FD, bwrap_plan};
+pub use landlock::{LandlockAccess, LandlockPlan, LandlockRule, ReadOnlyMount, landlock_plan};
+pub use seccomp::{SeccompPlan, SocketRule, seccomp_plan};
+
+use crate::probe::FsProbe;
+use crate::resolve::{HostEnv, ResolvedFs, ResolvedPolicy};
+use codex_protocol::NetworkSandboxPolicy;
+
+/// How a policy is enforced on Linux.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinuxRoute {
+    /// Nothing to enforce (`danger-full-access`) or someone else does (`external-sandbox`).
+    Unsandboxed,
+    /// Landlock + seccomp, read-only mounts for protected names.
+    Landlock,
+    /// A bubblewrap filesystem view + seccomp.
+    Bubblewrap,
+}
+
+/// Chooses the route for `policy`.
+pub fn choose_route(policy: &ResolvedPolicy, env: &HostEnv, fs: &dyn FsProbe) -> LinuxRoute {
+    let unrestricted = matches!(policy.fs, ResolvedFs::Unrestricted);
+    if policy.external || (unrestricted && policy.network == NetworkSandboxPolicy::Enabled) {
+        LinuxRoute::Unsandboxed
+    } else if !unrestricted && policy.legacy_equivalent(env, fs).is_some() {
+        LinuxRoute::Landlock
+    } else {
+        LinuxRoute::Bubblewrap
+    }
+}

@@ -1,0 +1,234 @@
+//! Host facts the resolver needs, behind one small trait: what kind of thing is at a path,
+//! where symlinks lead, what a `.git` pointer file says, which entries a directory has.
+//!
+//! [`HostFs`] asks the real filesystem; [`FakeFs`] answers from a map, so every rule of the
+//! resolver and the plans is tested the same way on every OS.
+
+use std::collections::BTreeMap;
+use std::path::{Component, Path, PathBuf};
+
+/// What is at a path, without following a final symlink.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PathKind {
+    Missing,
+    File,
+    Dir,
+    Symlink,
+}
+
+/// Read-only questions about the host.
+pub trait FsProbe {
+    /// The kind of `path` itself (a symlink is reported as such).
+    fn kind(&self, path: &Path) -> PathKind;
+    /// `path` with every symlink resolved, or `None` when it does not exist.
+    fn canonicalize(&self, path: &Path) -> Option<PathBuf>;
+    /// The contents of a small text file (a `.git` pointer file).
+    fn read_text(&self, path: &Path) -> Option<String>;
+    /// The names in a directory, sorted.
+    fn list_dir(&self, path: &Path) -> Vec<String>;
+}
+
+/// The real filesystem.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct HostFs;
+
+impl FsProbe for HostFs {
+    fn kind(&self, path: &Path) -> PathKind {
+        match std::fs::symlink_metadata(path) {
+            Err(_) => PathKind::Missing,
+            Ok(m) if m.file_type().is_symlink() => PathKind::Symlink,
+            Ok(m) if m.is_dir() => PathKind::Dir,
+            Ok(_) => PathKind::File,
+        }
+    }
+
+    fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
+        std::fs::canonicalize(path).ok()
+    }
+
+    fn read_text(&self, path: &Path) -> Option<String> {
+        let meta = std::fs::metadata(path).ok()?;
+        // A pointer file is one short line; refuse to read anything large.
+        if meta.len() > 64 * 1024 {
+            return None;
+        }
+        std::fs::read_to_string(path).ok()
+    }
+
+    fn list_dir(&self, path: &Path) -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+    }
+}
+
+/// An in-memory tree for tests: directories, files with text, and symlinks.
+#[derive(Debug, Default, Clone)]
+pub struct FakeFs {
+    entries: BTreeMap<PathBuf, FakeEntry>,
+}
+
+#[derive(Debug, Clone)]
+enum FakeEntry {
+    Dir,
+    File(String),
+    Symlink(PathBuf),
+}
+
+impl FakeFs {
+    pub fn new() -> Self {
+        let mut fs = FakeFs::default();
+        fs.entries.insert(PathBuf::from("/"), FakeEntry::Dir);
+        fs
+    }
+
+    /// Adds a directory and its missing parents.
+    pub fn dir(mut self, path: &str) -> Self {
+        self.add_parents(Path::new(path));
+        self.entries.insert(PathBuf::from(path), FakeEntry::Dir);
+        self
+    }
+
+    /// Adds a file with `text` and its missing parent directories.
+    pub fn file(mut self, path: &str, text: &str) -> Self {
+        self.add_parents(Path::new(path));
+        self.entries
+            .insert(PathBuf::from(path), FakeEntry::File(text.to_string()));
+        self
+    }
+
+    /// Adds a symlink at `path` pointing to `target` (absolute, or relative to its directory).
+    pub fn symlink(mut self, path: &str, target: &str) -> Self {
+        self.add_parents(Path::new(path));
+        self.entries.insert(
+            PathBuf::from(path),
+            FakeEntry::Symlink(PathBuf::from(target)),
+        );
+        self
+    }
+
+    fn add_parents(&mut self, path: &Path) {
+        for parent in path.ancestors().skip(1) {
+            if parent.as_os_str().is_empty() {
+                break;
+            }
+            self.entries
+                .entry(parent.to_path_buf())
+                .or_insert(FakeEntry::Dir);
+        }
+    }
+
+    /// Follows symlinks component by component (at most 40 hops).
+    fn resolve(&self, path: &Path, hops: &mut usize) -> Option<PathBuf> {
+        let mut current = PathBuf::from("/");
+        for component in path.components() {
+            match component {
+                Component::RootDir | Component::Prefix(_) | Component::CurDir => continue,
+                Component::ParentDir => {
+                    current.pop();
+                    continue;
+                }
+                Component::Normal(name) => current.push(name),
+            }
+            match self.entries.get(&current)? {
+                FakeEntry::Symlink(target) => {
+                    *hops += 1;
+                    if *hops > 40 {
+                        return None;
+                    }
+                    let base = current.parent().unwrap_or(Path::new("/")).to_path_buf();
+                    current = self.resolve(&base.join(target), hops)?;
+                }
+                FakeEntry::Dir | FakeEntry::File(_) => {}
+            }
+        }
+        Some(current)
+    }
+}
+
+impl FsProbe for FakeFs {
+    fn kind(&self, path: &Path) -> PathKind {
+        let parent_resolved = match (path.parent(), path.file_name()) {
+            (Some(parent), Some(name)) => self.resolve(parent, &mut 0).map(|p| p.join(name)),
+            _ => Some(path.to_path_buf()),
+        };
+        match parent_resolved.and_then(|p| self.entries.get(&p).cloned()) {
+            None => PathKind::Missing,
+            Some(FakeEntry::Dir) => PathKind::Dir,
+            Some(FakeEntry::File(_)) => PathKind::File,
+            Some(FakeEntry::Symlink(_)) => PathKind::Symlink,
+        }
+    }
+
+    fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
+        self.resolve(path, &mut 0)
+    }
+
+    fn read_text(&self, path: &Path) -> Option<String> {
+        match self.entries.get(&self.resolve(path, &mut 0)?)? {
+            FakeEntry::File(text) => Some(text.clone()),
+            _ => None,
+        }
+    }
+
+    fn list_dir(&self, path: &Path) -> Vec<String> {
+        let Some(dir) = self.resolve(path, &mut 0) else {
+            return Vec::new();
+        };
+        self.entries
+            .keys()
+            .filter(|p| p.parent() == Some(dir.as_path()) && *p != &dir)
+            .filter_map(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fake_fs_follows_symlinks_like_the_kernel() {
+        let fs = FakeFs::new()
+            .dir("/real/sub")
+            .symlink("/link", "real")
+            .symlink("/real/up", "../real/sub")
+            .file("/real/f", "x");
+        assert_eq!(fs.kind(Path::new("/link")), PathKind::Symlink);
+        assert_eq!(fs.kind(Path::new("/link/sub")), PathKind::Dir);
+        assert_eq!(
+            fs.canonicalize(Path::new("/link/up")),
+            Some(PathBuf::from("/real/sub"))
+        );
+        assert_eq!(fs.canonicalize(Path::new("/nope")), None);
+        assert_eq!(fs.read_text(Path::new("/link/f")).as_deref(), Some("x"));
+        assert_eq!(fs.list_dir(Path::new("/real")), vec!["f", "sub", "up"]);
+    }
+
+    #[test]
+    fn host_fs_reports_kinds() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::write(root.join("f"), "gitdir: x\n").unwrap();
+        assert_eq!(HostFs.kind(root), PathKind::Dir);
+        assert_eq!(HostFs.kind(&root.join("f")), PathKind::File);
+        assert_eq!(HostFs.kind(&root.join("missing")), PathKind::Missing);
+        assert_eq!(
+            HostFs.read_text(&root.join("f")).as_deref(),
+            Some("gitdir: x\n")
+        );
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("f", root.join("l")).unwrap();
+            assert_eq!(HostFs.kind(&root.join("l")), PathKind::Symlink);
+        }
+    }
+}
