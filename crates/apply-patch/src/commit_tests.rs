@@ -170,3 +170,53 @@ fn unchanged_files_are_not_rewritten() {
     .unwrap();
     assert_eq!(fs::metadata(&path).unwrap().ino(), inode);
 }
+
+#[test]
+fn long_file_names_can_be_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "n".repeat(250);
+    fs::write(dir.path().join(&name), "a\n").unwrap();
+    commit(&plan(
+        dir.path(),
+        &format!("*** Begin Patch\n*** Update File: {name}\n@@\n-a\n+A\n*** End Patch"),
+    ))
+    .unwrap();
+    assert_eq!(fs::read_to_string(dir.path().join(&name)).unwrap(), "A\n");
+}
+
+#[test]
+fn a_file_changed_after_planning_stops_the_commit() {
+    let dir = multi_tree();
+    let the_plan = plan(dir.path(), MULTI);
+    fs::write(dir.path().join("c.txt"), "edited meanwhile\n").unwrap();
+    let before = snapshot(dir.path());
+    let error = commit(&the_plan).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("changed after the patch was checked"),
+        "{error}"
+    );
+    assert_eq!(snapshot(dir.path()), before);
+}
+
+#[test]
+fn owner_and_permissions_survive_a_replace_when_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("owned");
+    fs::write(&path, "a\n").unwrap();
+    fs::set_permissions(&path, fs::Permissions::from_mode(0o640)).unwrap();
+    let is_root = std::os::unix::fs::chown(&path, Some(1234), Some(1234)).is_ok();
+    commit(&plan(
+        dir.path(),
+        "*** Begin Patch\n*** Update File: owned\n@@\n-a\n+b\n*** End Patch",
+    ))
+    .unwrap();
+    let meta = fs::metadata(&path).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o640);
+    if is_root {
+        assert_eq!((meta.uid(), meta.gid()), (1234, 1234));
+    } else {
+        println!("SKIP: owner check needs root");
+    }
+}

@@ -121,6 +121,10 @@ pub enum ComputeError {
     WriteDirectory { path: PathBuf },
     #[error("Failed to write file {}: {} is not a directory", path.display(), parent.display())]
     ParentNotDirectory { path: PathBuf, parent: PathBuf },
+    #[error("Failed to write file {}: it must stay a directory for {}, written earlier in this patch", path.display(), child.display())]
+    NeededAsDirectory { path: PathBuf, child: PathBuf },
+    #[error("Failed to write file {}: too many levels of symbolic links", path.display())]
+    SymlinkLoop { path: PathBuf },
     #[error("Failed to find context '{context}' in {} (searched from line {from} on, for the chunk at patch line {chunk_line})", path.display())]
     ContextNotFound {
         path: PathBuf,

@@ -114,10 +114,13 @@ pub fn maybe_parse_apply_patch_verified(argv: &[String], cwd: &Path) -> MaybeApp
     }
     match maybe_parse_apply_patch(argv) {
         MaybeApplyPatch::Body(args) => {
-            let effective_cwd = match &args.workdir {
+            let lexical = match &args.workdir {
                 Some(dir) => resolve_path(cwd, dir),
                 None => cwd.to_path_buf(),
             };
+            // The process that applies the patch resolves `..` from its real directory, so
+            // the plan must too (`cd link && …` then `../x`).
+            let effective_cwd = std::fs::canonicalize(&lexical).unwrap_or(lexical);
             let patch = crate::parser::Patch {
                 environment_id: None,
                 hunks: args.hunks,
@@ -224,7 +227,7 @@ fn find_in_script(script: &str) -> Result<Option<Found>, String> {
     if named_children(statement).len() != 2 {
         return Ok(None);
     }
-    let Some(patch) = heredoc_body(redirect, &text) else {
+    let Some(patch) = heredoc_body(redirect, script, &text) else {
         return Ok(None);
     };
     let workdir = match body.kind() {
@@ -275,7 +278,9 @@ fn cd_target<'s>(command: Node<'_>, text: &impl Fn(Node<'_>) -> &'s str) -> Opti
     let dir = match argument.kind() {
         "word" => {
             let word = text(argument);
-            let literal = !word.contains(['$', '`', '\\', '~', '*', '?', '[', '{', '\'', '"']);
+            // `cd -`, `cd -P` and friends are options, not directories.
+            let literal = !word.starts_with('-')
+                && !word.contains(['$', '`', '\\', '~', '*', '?', '[', '{', '\'', '"']);
             literal.then(|| word.to_string())?
         }
         "raw_string" => {
@@ -298,7 +303,11 @@ fn cd_target<'s>(command: Node<'_>, text: &impl Fn(Node<'_>) -> &'s str) -> Opti
 }
 
 /// The body of a plain `<<DELIM` heredoc whose end line is DELIM, without trailing newlines.
-fn heredoc_body<'s>(redirect: Node<'_>, text: &impl Fn(Node<'_>) -> &'s str) -> Option<String> {
+fn heredoc_body<'s>(
+    redirect: Node<'_>,
+    source: &'s str,
+    text: &impl Fn(Node<'_>) -> &'s str,
+) -> Option<String> {
     if redirect.kind() != "heredoc_redirect" {
         return None;
     }
@@ -322,10 +331,25 @@ fn heredoc_body<'s>(redirect: Node<'_>, text: &impl Fn(Node<'_>) -> &'s str) -> 
         .and_then(|r| r.strip_suffix('\''))
         .or_else(|| raw.strip_prefix('"').and_then(|r| r.strip_suffix('"')))
         .unwrap_or(raw);
-    if delimiter.is_empty() || text(end) != delimiter {
+    if delimiter.is_empty() || text(end) != delimiter || line_of(source, end) != delimiter {
         return None;
     }
-    Some(text(body).trim_end_matches('\n').to_string())
+    let body = text(body);
+    // Where bash would end the heredoc earlier than the parser did (an expansion spanning
+    // lines), the script is not what it seems: not a patch.
+    if body.lines().any(|line| line == delimiter) {
+        return None;
+    }
+    Some(body.trim_end_matches('\n').to_string())
+}
+
+/// The whole source line a node sits on (bash needs the end line to be the delimiter alone).
+fn line_of<'s>(source: &'s str, node: Node<'_>) -> &'s str {
+    let start = source[..node.start_byte()].rfind('\n').map_or(0, |i| i + 1);
+    let end = source[node.end_byte()..]
+        .find('\n')
+        .map_or(source.len(), |i| node.end_byte() + i);
+    &source[start..end]
 }
 
 #[cfg(test)]

@@ -233,3 +233,34 @@ fn verification_errors_come_back_before_any_write() {
     }
     assert!(!dir.path().join("new.txt").exists());
 }
+
+#[test]
+fn scripts_bash_would_read_differently_are_not_patches() {
+    // bash ends this heredoc at the first `+X`, then runs `touch`.
+    not_a_patch(
+        "apply_patch <<+X\n*** Begin Patch\n*** Update File: f\n@@\n+${x:-\n+X\n touch /tmp/pwned\n+}\n*** End Patch\n+X",
+    );
+    // bash needs the end line to be the delimiter alone.
+    not_a_patch(&format!("apply_patch <<'EOF'\n{PATCH}\n  EOF"));
+    not_a_patch(&format!("apply_patch <<'EOF'\n{PATCH}\nEOF "));
+    // `cd -` goes to $OLDPWD, `cd -P` is an option.
+    not_a_patch(&format!("cd - && apply_patch <<'EOF'\n{PATCH}\nEOF"));
+    not_a_patch(&format!("cd -P && apply_patch <<'EOF'\n{PATCH}\nEOF"));
+}
+
+#[test]
+fn the_workdir_is_resolved_physically() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("real/sub")).unwrap();
+    std::os::unix::fs::symlink("real/sub", dir.path().join("ln")).unwrap();
+    let patch = "*** Begin Patch\n*** Add File: ../x.txt\n+x\n*** End Patch";
+    let script = format!("cd ln && apply_patch <<'EOF'\n{patch}\nEOF");
+    match maybe_parse_apply_patch_verified(&argv(&["bash", "-lc", &script]), dir.path()) {
+        MaybeApplyPatchVerified::Body(action) => {
+            let real = std::fs::canonicalize(dir.path()).unwrap();
+            assert_eq!(action.cwd, real.join("real/sub"));
+            assert_eq!(action.changes[0].0, real.join("real/x.txt"));
+        }
+        other => panic!("{other:?}"),
+    }
+}

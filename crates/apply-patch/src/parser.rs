@@ -317,8 +317,9 @@ impl<'a> BodyParser<'a, '_> {
                 break;
             }
             // Blank lines after an `*** End of File` line separate chunks; everywhere else a
-            // blank line is an empty context line and was consumed by the chunk.
-            if raw.trim().is_empty() {
+            // blank line is an empty context line of the chunk it is in (or starts).
+            let after_end_of_file = chunks.last().is_some_and(|c: &Chunk| c.end_of_file);
+            if after_end_of_file && raw.is_empty() {
                 self.next += 1;
                 continue;
             }

@@ -36,6 +36,8 @@ pub struct PlannedFile {
     /// Permissions the written file gets: its own for an existing file, the source's for the
     /// destination of a move, `None` (the process default) for a new file.
     pub permissions: Option<Permissions>,
+    /// Owner and group to keep (Unix), taken with the permissions.
+    pub owner: Option<(u32, u32)>,
 }
 
 impl PlannedFile {
@@ -184,11 +186,68 @@ pub fn resolve_path(cwd: &Path, path: &str) -> PathBuf {
     out
 }
 
+/// Symlink hops followed before giving up (Linux's own limit).
+const MAX_SYMLINK_HOPS: usize = 40;
+
+/// How much of a path's symlinks [`identity`] follows.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Follow {
+    /// Only the parent directories (a delete removes a link, not its target).
+    Parents,
+    /// The parents and the final component (writes land in the link's target).
+    Final,
+}
+
+/// The file `path` stands for, so two spellings of one file share one overlay entry: existing
+/// parent directories resolved, and with [`Follow::Final`] a final symlink chain followed.
+fn identity(path: &Path, follow: Follow) -> Result<PathBuf, ComputeError> {
+    let mut current = with_real_parent(path);
+    if follow == Follow::Parents {
+        return Ok(current);
+    }
+    for _ in 0..MAX_SYMLINK_HOPS {
+        let is_link = fs::symlink_metadata(&current).is_ok_and(|m| m.file_type().is_symlink());
+        if !is_link {
+            return Ok(current);
+        }
+        let Ok(target) = fs::read_link(&current) else {
+            return Ok(current);
+        };
+        let base = current.parent().unwrap_or(Path::new("/"));
+        current = with_real_parent(&resolve_path(base, &target.to_string_lossy()));
+    }
+    Err(ComputeError::SymlinkLoop {
+        path: path.to_path_buf(),
+    })
+}
+
+/// `path` with its parent directory canonicalized when the parent exists.
+fn with_real_parent(path: &Path) -> PathBuf {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) => fs::canonicalize(parent)
+            .map(|real| real.join(name))
+            .unwrap_or_else(|_| path.to_path_buf()),
+        _ => path.to_path_buf(),
+    }
+}
+
+#[cfg(unix)]
+fn owner_of(meta: &fs::Metadata) -> Option<(u32, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    Some((meta.uid(), meta.gid()))
+}
+
+#[cfg(not(unix))]
+fn owner_of(_: &fs::Metadata) -> Option<(u32, u32)> {
+    None
+}
+
 /// A touched path in the overlay.
 struct Slot {
     before: Option<Vec<u8>>,
     current: Option<String>,
     permissions: Option<Permissions>,
+    owner: Option<(u32, u32)>,
     /// Patch line of the hunk that last removed the path, for error messages.
     removed_at: usize,
 }
@@ -204,17 +263,18 @@ impl Overlay {
     /// not a readable file loads as absent; callers check the kind they need first.
     fn slot(&mut self, path: &Path) -> &mut Slot {
         if !self.slots.contains_key(path) {
-            self.load(path, fs::read(path).ok());
+            // Only regular files are read: a FIFO or device would block or never end.
+            let regular = fs::metadata(path).is_ok_and(|m| m.is_file());
+            self.load(path, regular.then(|| fs::read(path).ok()).flatten());
         }
         self.slots.get_mut(path).expect("slot inserted above")
     }
 
     /// Records `path` as first seen with `before` on disk.
     fn load(&mut self, path: &Path, before: Option<Vec<u8>>) {
-        let permissions = before
-            .as_ref()
-            .and_then(|_| fs::metadata(path).ok())
-            .map(|m| m.permissions());
+        let meta = before.as_ref().and_then(|_| fs::metadata(path).ok());
+        let permissions = meta.as_ref().map(|m| m.permissions());
+        let owner = meta.as_ref().and_then(owner_of);
         let current = before
             .as_ref()
             .and_then(|b| std::str::from_utf8(b).ok())
@@ -226,6 +286,7 @@ impl Overlay {
                 before,
                 current,
                 permissions,
+                owner,
                 removed_at: 0,
             },
         );
@@ -238,6 +299,16 @@ impl Overlay {
     /// Errors unless a file can be written at `path`: it is not a directory and no ancestor is a
     /// file (on disk, or in the overlay).
     fn check_writable(&self, path: &Path) -> Result<(), ComputeError> {
+        if let Some(child) = self
+            .slots
+            .iter()
+            .find(|(p, s)| s.current.is_some() && p.starts_with(path) && p.as_path() != path)
+        {
+            return Err(ComputeError::NeededAsDirectory {
+                path: path.to_path_buf(),
+                child: child.0.clone(),
+            });
+        }
         if self.touched(path).is_none() && fs::metadata(path).is_ok_and(|m| m.is_dir()) {
             return Err(ComputeError::WriteDirectory {
                 path: path.to_path_buf(),
@@ -267,7 +338,18 @@ impl Overlay {
     /// The current text of a file to update, from the overlay or the disk.
     fn text_for_update(&mut self, path: &Path) -> Result<&str, ComputeError> {
         if self.touched(path).is_none() {
-            let bytes = fs::read(path).map_err(|source| ComputeError::ReadUpdate {
+            let read = match fs::metadata(path) {
+                Ok(meta) if meta.is_dir() => Err(io::Error::new(
+                    io::ErrorKind::IsADirectory,
+                    "it is a directory",
+                )),
+                Ok(meta) if !meta.is_file() => Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "not a regular file",
+                )),
+                _ => fs::read(path),
+            };
+            let bytes = read.map_err(|source| ComputeError::ReadUpdate {
                 path: path.to_path_buf(),
                 source,
             })?;
@@ -313,14 +395,14 @@ pub fn compute_plan(patch: &Patch, cwd: &Path) -> Result<ApplyPlan, ComputeError
     for hunk in &patch.hunks {
         match hunk {
             Hunk::Add { path, contents, .. } => {
-                let abs = resolve_path(cwd, path);
-                overlay.check_writable(&abs)?;
-                overlay.slot(&abs).current = Some(contents.clone());
+                let key = identity(&resolve_path(cwd, path), Follow::Final)?;
+                overlay.check_writable(&key)?;
+                overlay.slot(&key).current = Some(contents.clone());
                 summary.added.push(path.clone());
             }
             Hunk::Delete { path, line } => {
-                let abs = resolve_path(cwd, path);
-                delete(&mut overlay, &abs, *line)?;
+                let key = identity(&resolve_path(cwd, path), Follow::Parents)?;
+                delete(&mut overlay, &key, *line)?;
                 summary.deleted.push(path.clone());
             }
             Hunk::Update {
@@ -329,29 +411,35 @@ pub fn compute_plan(patch: &Patch, cwd: &Path) -> Result<ApplyPlan, ComputeError
                 chunks,
                 line,
             } => {
-                let abs = resolve_path(cwd, path);
-                let new_text = apply_chunks(&abs, overlay.text_for_update(&abs)?, chunks)?;
-                match move_to {
-                    Some(dest) if resolve_path(cwd, dest) != abs => {
-                        let dest_abs = resolve_path(cwd, dest);
-                        overlay.check_writable(&dest_abs)?;
-                        let source = overlay.slot(&abs);
-                        source.current = None;
-                        source.removed_at = *line;
-                        let permissions = source.permissions.clone();
-                        let target = overlay.slot(&dest_abs);
+                let lexical = resolve_path(cwd, path);
+                let source = identity(&lexical, Follow::Final)?;
+                let new_text = apply_chunks(&source, overlay.text_for_update(&source)?, chunks)?;
+                let dest = match move_to {
+                    Some(dest) => Some(identity(&resolve_path(cwd, dest), Follow::Final)?),
+                    None => None,
+                };
+                match dest {
+                    Some(dest) if dest != source => {
+                        overlay.check_writable(&dest)?;
+                        let source_slot = overlay.slot(&source);
+                        let (permissions, owner) =
+                            (source_slot.permissions.clone(), source_slot.owner);
+                        // Moving a symlink removes the link; its target stays.
+                        let link = identity(&lexical, Follow::Parents)?;
+                        let removed = overlay.slot(&link);
+                        removed.current = None;
+                        removed.removed_at = *line;
+                        let target = overlay.slot(&dest);
                         target.current = Some(new_text);
                         target.permissions = permissions;
-                        moves.push((abs, dest_abs));
-                        summary.modified.push(dest.clone());
+                        target.owner = owner;
+                        moves.push((link, dest));
                     }
-                    _ => {
-                        overlay.slot(&abs).current = Some(new_text);
-                        summary
-                            .modified
-                            .push(move_to.clone().unwrap_or_else(|| path.clone()));
-                    }
+                    _ => overlay.slot(&source).current = Some(new_text),
                 }
+                summary
+                    .modified
+                    .push(move_to.clone().unwrap_or_else(|| path.clone()));
             }
         }
     }
@@ -365,6 +453,7 @@ pub fn compute_plan(patch: &Patch, cwd: &Path) -> Result<ApplyPlan, ComputeError
                 before: slot.before,
                 after: slot.current,
                 permissions: slot.permissions,
+                owner: slot.owner,
             }
         })
         .collect();

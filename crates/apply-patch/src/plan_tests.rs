@@ -197,3 +197,87 @@ fn wire_form_carries_the_diff_not_the_new_content() {
         }
     );
 }
+
+#[test]
+fn a_path_needed_as_a_directory_cannot_become_a_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("x"), "1\n").unwrap();
+    let message = |patch: &str| compute(d, patch).unwrap_err().to_string();
+    assert_eq!(
+        message("*** Begin Patch\n*** Add File: a/b\n+1\n*** Add File: a\n+2\n*** End Patch"),
+        format!(
+            "Failed to write file {0}/a: it must stay a directory for {0}/a/b, written earlier in this patch",
+            d.display()
+        )
+    );
+    assert!(message("*** Begin Patch\n*** Update File: x\n*** Move to: d/y\n@@\n-1\n+2\n*** Add File: d\n+3\n*** End Patch").contains("must stay a directory"));
+}
+
+#[test]
+fn symlink_spellings_of_one_file_share_its_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::write(d.join("f"), "a\nb\n").unwrap();
+    std::os::unix::fs::symlink("f", d.join("l")).unwrap();
+    fs::create_dir(d.join("real")).unwrap();
+    std::os::unix::fs::symlink("real", d.join("dirlink")).unwrap();
+    let plan = compute(
+        d,
+        "*** Begin Patch\n*** Update File: f\n@@\n-a\n+A\n*** Update File: l\n@@\n-b\n+B\n*** Add File: dirlink/n\n+n\n*** Update File: real/n\n@@\n-n\n+N\n*** End Patch",
+    )
+    .unwrap();
+    assert_eq!(after(&plan, d, "f").as_deref(), Some("A\nB\n"));
+    assert_eq!(after(&plan, d, "real/n").as_deref(), Some("N\n"));
+    assert_eq!(plan.files.len(), 2);
+    let error = compute(
+        d,
+        "*** Begin Patch\n*** Delete File: f\n*** Update File: l\n@@\n-a\n+A\n*** End Patch",
+    )
+    .unwrap_err();
+    assert!(
+        error.to_string().contains("deleted or moved away earlier"),
+        "{error}"
+    );
+}
+
+#[test]
+fn a_symlink_loop_is_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink("b", dir.path().join("a")).unwrap();
+    std::os::unix::fs::symlink("a", dir.path().join("b")).unwrap();
+    let error = compute(
+        dir.path(),
+        "*** Begin Patch\n*** Add File: a\n+x\n*** End Patch",
+    )
+    .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .ends_with("too many levels of symbolic links"),
+        "{error}"
+    );
+}
+
+#[test]
+fn special_files_are_never_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("p");
+    let status = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !status.is_ok_and(|s| s.success()) {
+        println!("SKIP: mkfifo is not available");
+        return;
+    }
+    let plan = compute(
+        dir.path(),
+        "*** Begin Patch\n*** Delete File: p\n*** End Patch",
+    )
+    .unwrap();
+    crate::commit(&plan).unwrap();
+    assert!(!fifo.exists());
+    let error = compute(
+        dir.path(),
+        "*** Begin Patch\n*** Update File: p\n@@\n-a\n+b\n*** End Patch",
+    );
+    assert!(error.is_err());
+}

@@ -79,7 +79,7 @@ pub fn run_as_argv0(
                 );
                 return EXIT_REJECTED;
             };
-            if patch.trim().is_empty() {
+            if patch.is_empty() {
                 let _ = err.write_all(USAGE.as_bytes());
                 return EXIT_USAGE;
             }
@@ -134,7 +134,7 @@ mod tests {
     #[test]
     fn empty_stdin_is_a_usage_error() {
         let dir = tempfile::tempdir().unwrap();
-        let (code, out, err) = run_argv0(&[], b"  \n", dir.path());
+        let (code, out, err) = run_argv0(&[], b"", dir.path());
         assert_eq!((code, out.as_str(), err.as_str()), (2, "", USAGE));
     }
 

@@ -67,7 +67,12 @@ fn locate<'c>(
     cursor: usize,
 ) -> Result<Replacement<'c>, ComputeError> {
     let mut lines: Vec<&'c ChunkLine> = chunk.lines.iter().collect();
-    let mut old: Vec<&str> = chunk.old_lines();
+    // The file's BOM is not part of its first line here, so not of a pattern line either.
+    let mut old: Vec<&str> = chunk
+        .old_lines()
+        .into_iter()
+        .map(|l| l.strip_prefix(BOM).unwrap_or(l))
+        .collect();
     if old.is_empty() {
         // Pure addition: after the `@@` context line when there is one, else at the end.
         let start = if chunk.contexts.is_empty() || chunk.end_of_file {
@@ -124,8 +129,12 @@ fn inserted<'c>(lines: &[&'c ChunkLine]) -> Vec<Out<'c>> {
 /// Removes the last line that the file must contain (it is blank), and a blank added line at
 /// the very end of the new side.
 fn drop_trailing_blank(lines: &mut Vec<&ChunkLine>) {
-    if let Some(pos) = lines.iter().rposition(|l| !matches!(l, ChunkLine::Add(_))) {
-        lines.remove(pos);
+    let Some(pos) = lines.iter().rposition(|l| !matches!(l, ChunkLine::Add(_))) else {
+        return;
+    };
+    // A blank context line was also the new side's last line: removing it is enough.
+    if matches!(lines.remove(pos), ChunkLine::Context(_)) {
+        return;
     }
     if let Some(pos) = lines
         .iter()
@@ -208,28 +217,59 @@ fn describe_candidate(
     hint
 }
 
-/// The line most like `wanted` (by character similarity, at least half alike), preferring
-/// lines at or after `from`. Only for error messages; bounded work on huge files.
+/// The line most like `wanted` (at least half of their character pairs shared), preferring
+/// lines at or after `from`. Only for error messages, so the work is bounded: linear in the
+/// characters compared, long lines cut, at most [`MAX_LINES`] lines looked at.
 fn most_similar_line(lines: &[&str], wanted: &str, from: usize) -> Option<usize> {
-    const MAX_LINES: usize = 20_000;
-    const MIN_RATIO: f32 = 0.5;
-    let wanted = wanted.trim();
+    const MAX_LINES: usize = 50_000;
+    const MIN_SIMILARITY: f32 = 0.5;
+    let wanted = bigrams(wanted);
     if wanted.is_empty() {
         return None;
     }
     let best = |range: std::ops::Range<usize>| {
         range
             .take(MAX_LINES)
-            .map(|i| {
-                let ratio = similar::TextDiff::from_chars(wanted, lines[i].trim()).ratio();
-                (ratio, i)
-            })
-            .filter(|(ratio, _)| *ratio >= MIN_RATIO)
+            .map(|i| (similarity(&wanted, &bigrams(lines[i])), i))
+            .filter(|(score, _)| *score >= MIN_SIMILARITY)
             .max_by(|a, b| a.0.total_cmp(&b.0).then(b.1.cmp(&a.1)))
             .map(|(_, i)| i)
     };
     let from = from.min(lines.len());
     best(from..lines.len()).or_else(|| best(0..from))
+}
+
+/// The sorted character pairs of a trimmed line (its first 256 characters); a short line
+/// (under 16 characters) is compared by single characters instead, paired with a space.
+fn bigrams(line: &str) -> Vec<(char, char)> {
+    let chars: Vec<char> = line.trim().chars().take(256).collect();
+    let mut pairs: Vec<(char, char)> = if chars.len() < 16 {
+        chars.iter().map(|c| (*c, ' ')).collect()
+    } else {
+        chars.windows(2).map(|w| (w[0], w[1])).collect()
+    };
+    pairs.sort_unstable();
+    pairs
+}
+
+/// Dice coefficient of two sorted lists.
+fn similarity(a: &[(char, char)], b: &[(char, char)]) -> f32 {
+    if a.is_empty() || b.is_empty() {
+        return 0.0;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    2.0 * shared as f32 / (a.len() + b.len()) as f32
 }
 
 /// `1 line`, `2 lines`.
@@ -255,9 +295,10 @@ fn assemble(file: &TextFile<'_>, replacements: &[Replacement<'_>]) -> String {
         writer.out.push(BOM);
     }
     let mut next = 0;
-    let mut last_removed = false;
-    for r in replacements {
-        (next..r.start).for_each(|i| writer.push(Out::Kept(i)));
+    // Which replacement removed the old last line, if one did.
+    let mut last_removed_by = None;
+    for (index, r) in replacements.iter().enumerate() {
+        (next..r.start).for_each(|i| writer.push(Out::Kept(i), None));
         if let Some(last) = last_index
             && (r.start..r.start + r.old_len).contains(&last)
             && !r
@@ -265,19 +306,21 @@ fn assemble(file: &TextFile<'_>, replacements: &[Replacement<'_>]) -> String {
                 .iter()
                 .any(|o| matches!(o, Out::Kept(i) if *i == last))
         {
-            last_removed = true;
+            last_removed_by = Some(index);
         }
-        r.lines.iter().for_each(|o| writer.push(*o));
+        r.lines.iter().for_each(|o| writer.push(*o, Some(index)));
         next = r.start + r.old_len;
     }
-    (next..original.len()).for_each(|i| writer.push(Out::Kept(i)));
+    (next..original.len()).for_each(|i| writer.push(Out::Kept(i), None));
 
     // Every line was written terminated; the last one may have to lose its terminator: a kept
-    // line that had none keeps having none, and an inserted line that replaced an
-    // unterminated old last line stays unterminated.
+    // line that had none keeps having none, and lines that replaced an unterminated old last
+    // line at the end stay unterminated.
     let strip = match writer.last {
-        Some(Out::Kept(i)) => original[i].terminator.is_empty(),
-        Some(Out::Inserted(_)) => last_removed && file.missing_final_newline(),
+        Some((Out::Kept(i), _)) => original[i].terminator.is_empty(),
+        Some((Out::Inserted(_), from)) => {
+            from.is_some() && from == last_removed_by && file.missing_final_newline()
+        }
         None => false,
     };
     let mut out = writer.out;
@@ -291,11 +334,12 @@ fn assemble(file: &TextFile<'_>, replacements: &[Replacement<'_>]) -> String {
 struct Writer<'f, 'a, 'c> {
     file: &'f TextFile<'a>,
     out: String,
-    last: Option<Out<'c>>,
+    /// The last line written, and the replacement it came from.
+    last: Option<(Out<'c>, Option<usize>)>,
 }
 
 impl<'c> Writer<'_, '_, 'c> {
-    fn push(&mut self, line: Out<'c>) {
+    fn push(&mut self, line: Out<'c>, from: Option<usize>) {
         let (text, terminator) = match line {
             Out::Kept(i) => {
                 let kept = self.file.lines[i];
@@ -308,7 +352,7 @@ impl<'c> Writer<'_, '_, 'c> {
         };
         self.out.push_str(text);
         self.out.push_str(terminator);
-        self.last = Some(line);
+        self.last = Some((line, from));
     }
 }
 

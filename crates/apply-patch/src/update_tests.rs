@@ -144,3 +144,40 @@ fn missing_context_is_reported() {
         matches!(error, ComputeError::ContextNotFound { ref context, from: 1, .. } if context == "nothing")
     );
 }
+
+#[test]
+fn a_blank_first_line_of_an_update_is_context() {
+    assert_eq!(ok("x\nfoo\n\nx\n", "\n-x\n+X"), "x\nfoo\n\nX\n");
+    assert_eq!(ok("x\nfoo\n  \nx\n", "   \n-x\n+X"), "x\nfoo\n  \nX\n");
+}
+
+#[test]
+fn the_blank_retry_keeps_an_added_blank_line() {
+    assert_eq!(ok("x\ny\n", "@@\n x\n+\n"), "x\n\ny\n");
+}
+
+#[test]
+fn a_bom_in_the_patch_matches_the_files_bom() {
+    assert_eq!(
+        ok("\u{feff}first\n", "@@\n-\u{feff}first\n+second"),
+        "\u{feff}second\n"
+    );
+}
+
+#[test]
+fn appending_after_a_replaced_unterminated_last_line_terminates_it() {
+    assert_eq!(ok("a\nb", "@@\n a\n-b\n+B\n@@\n+c"), "a\nB\nc\n");
+}
+
+#[test]
+fn a_huge_unmatched_line_fails_with_a_hint() {
+    let long = "x".repeat(40_000);
+    let error = apply(&format!("{long}y\nother\n"), &format!("@@\n-{long}z\n+w"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("Closest match: line 1"),
+        "{}",
+        &error[error.len() - 200..]
+    );
+}

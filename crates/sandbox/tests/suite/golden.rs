@@ -11,17 +11,32 @@ use codex_sandbox::{FakeFs, HostEnv, ResolveOptions, ResolvedPolicy, resolve, re
 use std::path::{Path, PathBuf};
 
 fn fs() -> FakeFs {
-    FakeFs::new().dir("/Users/me/ws/.git").dir("/Users/me/ws/secrets/public").dir("/private/tmp")
+    FakeFs::new()
+        .dir("/Users/me/ws/.git")
+        .dir("/Users/me/ws/secrets/public")
+        .dir("/private/tmp")
 }
 
 fn legacy(policy: SandboxPolicy) -> ResolvedPolicy {
-    let env = HostEnv { tmpdir: None, home: Some(PathBuf::from("/Users/me")) };
-    resolve_legacy(&policy, Path::new("/Users/me/ws"), &env, &fs(), &ResolveOptions::default()).unwrap()
+    let env = HostEnv {
+        tmpdir: None,
+        home: Some(PathBuf::from("/Users/me")),
+    };
+    resolve_legacy(
+        &policy,
+        Path::new("/Users/me/ws"),
+        &env,
+        &fs(),
+        &ResolveOptions::default(),
+    )
+    .unwrap()
 }
 
 fn split() -> ResolvedPolicy {
     let entry = |p: &str, access| FileSystemSandboxEntry {
-        path: FileSystemPath::Path { path: PathBuf::from(p) },
+        path: FileSystemPath::Path {
+            path: PathBuf::from(p),
+        },
         access,
         missing_path_behavior: MissingPathBehavior::Enforce,
     };
@@ -43,22 +58,34 @@ fn split() -> ResolvedPolicy {
     .unwrap()
 }
 
-fn check(name: &str, policy: &ResolvedPolicy, extensions: Option<&MacOsExtensions>) -> Option<String> {
+fn check(
+    name: &str,
+    policy: &ResolvedPolicy,
+    extensions: Option<&MacOsExtensions>,
+) -> Option<String> {
     let plan = seatbelt_plan(policy, extensions);
     let mut text = String::new();
     for (key, value) in &plan.params {
         text.push_str(&format!("; -D{key}={value}\n"));
     }
     text.push_str(&plan.profile);
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/seatbelt").join(format!("{name}.sb"));
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden/seatbelt")
+        .join(format!("{name}.sb"));
     if std::env::var_os("BLESS").is_some() {
         std::fs::write(&file, &text).unwrap();
         return None;
     }
     match std::fs::read_to_string(&file) {
         Ok(expected) if expected == text => None,
-        Ok(_) => Some(format!("{name}: profile differs from {} (review, then BLESS=1)", file.display())),
-        Err(_) => Some(format!("{name}: {} is missing (BLESS=1 writes it)", file.display())),
+        Ok(_) => Some(format!(
+            "{name}: profile differs from {} (review, then BLESS=1)",
+            file.display()
+        )),
+        Err(_) => Some(format!(
+            "{name}: {} is missing (BLESS=1 writes it)",
+            file.display()
+        )),
     }
 }
 
@@ -79,11 +106,31 @@ fn seatbelt_profiles_match_their_golden_files() {
         ("workspace_write_legacy", ww.clone(), None),
         ("workspace_write_network", legacy(ww_net_policy), None),
         ("split_carve_outs", split(), None),
-        ("danger_full_access", legacy(SandboxPolicy::DangerFullAccess), None),
-        ("profile_without_grants", ww.clone(), Some(MacOsExtensions::default())),
-        ("preferences_readonly", ww.clone(), Some(ext(|e| e.macos_preferences = MacOsPreferences::Readonly))),
-        ("preferences_readwrite", ww.clone(), Some(ext(|e| e.macos_preferences = MacOsPreferences::Readwrite))),
-        ("automation_all", ww.clone(), Some(ext(|e| e.macos_automation = MacOsAutomation::All(true)))),
+        (
+            "danger_full_access",
+            legacy(SandboxPolicy::DangerFullAccess),
+            None,
+        ),
+        (
+            "profile_without_grants",
+            ww.clone(),
+            Some(MacOsExtensions::default()),
+        ),
+        (
+            "preferences_readonly",
+            ww.clone(),
+            Some(ext(|e| e.macos_preferences = MacOsPreferences::Readonly)),
+        ),
+        (
+            "preferences_readwrite",
+            ww.clone(),
+            Some(ext(|e| e.macos_preferences = MacOsPreferences::Readwrite)),
+        ),
+        (
+            "automation_all",
+            ww.clone(),
+            Some(ext(|e| e.macos_automation = MacOsAutomation::All(true))),
+        ),
         (
             "automation_bundle_ids",
             ww.clone(),
@@ -96,11 +143,31 @@ fn seatbelt_profiles_match_their_golden_files() {
                 ])
             })),
         ),
-        ("launch_services", ww.clone(), Some(ext(|e| e.macos_launch_services = true))),
-        ("accessibility", ww.clone(), Some(ext(|e| e.macos_accessibility = true))),
-        ("calendar", ww.clone(), Some(ext(|e| e.macos_calendar = true))),
-        ("contacts_read_only", ww.clone(), Some(ext(|e| e.macos_contacts = MacOsContacts::ReadOnly))),
-        ("contacts_read_write", ww.clone(), Some(ext(|e| e.macos_contacts = MacOsContacts::ReadWrite))),
+        (
+            "launch_services",
+            ww.clone(),
+            Some(ext(|e| e.macos_launch_services = true)),
+        ),
+        (
+            "accessibility",
+            ww.clone(),
+            Some(ext(|e| e.macos_accessibility = true)),
+        ),
+        (
+            "calendar",
+            ww.clone(),
+            Some(ext(|e| e.macos_calendar = true)),
+        ),
+        (
+            "contacts_read_only",
+            ww.clone(),
+            Some(ext(|e| e.macos_contacts = MacOsContacts::ReadOnly)),
+        ),
+        (
+            "contacts_read_write",
+            ww.clone(),
+            Some(ext(|e| e.macos_contacts = MacOsContacts::ReadWrite)),
+        ),
         (
             "all_extensions",
             ww,
@@ -114,6 +181,9 @@ fn seatbelt_profiles_match_their_golden_files() {
             })),
         ),
     ];
-    let failures: Vec<String> = cases.iter().filter_map(|(name, policy, ext)| check(name, policy, ext.as_ref())).collect();
+    let failures: Vec<String> = cases
+        .iter()
+        .filter_map(|(name, policy, ext)| check(name, policy, ext.as_ref()))
+        .collect();
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }

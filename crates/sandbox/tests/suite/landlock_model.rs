@@ -10,12 +10,20 @@ pub fn access(plan: &LandlockPlan, path: &Path) -> FileSystemAccess {
         return FileSystemAccess::None;
     }
     // A read-only mount makes its whole subtree read-only, whatever Landlock allows.
-    if plan.read_only_mounts.iter().any(|m| path.starts_with(&m.path)) {
+    if plan
+        .read_only_mounts
+        .iter()
+        .any(|m| path.starts_with(&m.path))
+    {
         return FileSystemAccess::Read;
     }
     let writable = plan
         .rules
         .iter()
         .any(|r| r.access == LandlockAccess::ReadWrite && path.starts_with(&r.path));
-    if writable { FileSystemAccess::Write } else { FileSystemAccess::Read }
+    if writable {
+        FileSystemAccess::Write
+    } else {
+        FileSystemAccess::Read
+    }
 }

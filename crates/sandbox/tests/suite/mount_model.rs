@@ -51,32 +51,56 @@ impl MountModel {
                 flag @ ("--bind" | "--ro-bind") => {
                     assert_eq!(arg(i + 1), arg(i + 2), "binds map a path onto itself");
                     let read_only = flag == "--ro-bind";
-                    model.mounts.push(Mount { dest: PathBuf::from(arg(i + 2)), kind: Kind::Bind { read_only }, read_only });
+                    model.mounts.push(Mount {
+                        dest: PathBuf::from(arg(i + 2)),
+                        kind: Kind::Bind { read_only },
+                        read_only,
+                    });
                     i += 3;
                 }
                 "--tmpfs" => {
                     let perms = perms.take().unwrap_or(0o755);
-                    model.mounts.push(Mount { dest: PathBuf::from(arg(i + 1)), kind: Kind::Tmpfs { perms }, read_only: false });
+                    model.mounts.push(Mount {
+                        dest: PathBuf::from(arg(i + 1)),
+                        kind: Kind::Tmpfs { perms },
+                        read_only: false,
+                    });
                     i += 2;
                 }
                 "--dir" => {
                     let perms = perms.take().unwrap_or(0o755);
-                    model.dirs.push(Dir { path: PathBuf::from(arg(i + 1)), perms });
+                    model.dirs.push(Dir {
+                        path: PathBuf::from(arg(i + 1)),
+                        perms,
+                    });
                     i += 2;
                 }
                 "--ro-bind-data" => {
                     let perms = perms.take().unwrap_or(0o644);
-                    model.mounts.push(Mount { dest: PathBuf::from(arg(i + 2)), kind: Kind::DataFile { perms }, read_only: true });
+                    model.mounts.push(Mount {
+                        dest: PathBuf::from(arg(i + 2)),
+                        kind: Kind::DataFile { perms },
+                        read_only: true,
+                    });
                     i += 3;
                 }
                 "--remount-ro" => {
                     let dest = Path::new(arg(i + 1));
-                    let mount = model.mounts.iter_mut().rev().find(|m| m.dest == dest).expect("remount of a mount point");
+                    let mount = model
+                        .mounts
+                        .iter_mut()
+                        .rev()
+                        .find(|m| m.dest == dest)
+                        .expect("remount of a mount point");
                     mount.read_only = true;
                     i += 2;
                 }
                 "--dev" | "--proc" => {
-                    model.mounts.push(Mount { dest: PathBuf::from(arg(i + 1)), kind: Kind::Special, read_only: false });
+                    model.mounts.push(Mount {
+                        dest: PathBuf::from(arg(i + 1)),
+                        kind: Kind::Special,
+                        read_only: false,
+                    });
                     i += 2;
                 }
                 other => panic!("argument the model does not know: {other}"),
@@ -87,7 +111,11 @@ impl MountModel {
 
     /// The mount that shows at `path`: the last one made over it.
     fn mount_at(&self, path: &Path) -> &Mount {
-        self.mounts.iter().rev().find(|m| path.starts_with(&m.dest)).expect("/ is always mounted")
+        self.mounts
+            .iter()
+            .rev()
+            .find(|m| path.starts_with(&m.dest))
+            .expect("/ is always mounted")
     }
 
     /// Permission bits of `path` if it is a tmpfs root or a placeholder directory inside the
@@ -96,7 +124,12 @@ impl MountModel {
         let mount = self.mount_at(path);
         match mount.kind {
             Kind::Tmpfs { perms } if mount.dest == path => Some(perms),
-            Kind::Tmpfs { .. } => self.dirs.iter().rev().find(|d| d.path == path).map(|d| d.perms),
+            Kind::Tmpfs { .. } => self
+                .dirs
+                .iter()
+                .rev()
+                .find(|d| d.path == path)
+                .map(|d| d.perms),
             _ => None,
         }
     }
@@ -114,12 +147,22 @@ impl MountModel {
             }
         }
         let mount = self.mount_at(path);
-        let writable = |read_only: bool| if read_only { FileSystemAccess::Read } else { FileSystemAccess::Write };
+        let writable = |read_only: bool| {
+            if read_only {
+                FileSystemAccess::Read
+            } else {
+                FileSystemAccess::Write
+            }
+        };
         match mount.kind {
             Kind::Special => panic!("/dev and /proc are not compared"),
             Kind::Bind { read_only } => writable(read_only || mount.read_only),
             Kind::DataFile { perms } => {
-                if mount.dest == path && perms & 0o444 != 0 { FileSystemAccess::Read } else { FileSystemAccess::None }
+                if mount.dest == path && perms & 0o444 != 0 {
+                    FileSystemAccess::Read
+                } else {
+                    FileSystemAccess::None
+                }
             }
             Kind::Tmpfs { .. } => {
                 // The nearest directory at or above `path` inside this tmpfs decides.
@@ -128,7 +171,11 @@ impl MountModel {
                     .take_while(|a| a.starts_with(&mount.dest))
                     .find_map(|a| self.dir_perms(a))
                     .expect("the tmpfs root has perms");
-                if perms & 0o444 != 0 { writable(mount.read_only) } else { FileSystemAccess::None }
+                if perms & 0o444 != 0 {
+                    writable(mount.read_only)
+                } else {
+                    FileSystemAccess::None
+                }
             }
         }
     }

@@ -10,15 +10,31 @@ use codex_protocol::{
 };
 use codex_sandbox::linux::{bwrap_plan, landlock_plan};
 use codex_sandbox::seatbelt::seatbelt_plan;
-use codex_sandbox::{FakeFs, GitMode, HostEnv, ResolveOptions, ResolvedPolicy, resolve, resolve_legacy};
+use codex_sandbox::{
+    FakeFs, GitMode, HostEnv, ResolveOptions, ResolvedPolicy, resolve, resolve_legacy,
+};
 use proptest::prelude::*;
 use std::path::{Path, PathBuf};
 
-const DIRS: [&str; 8] = ["/r", "/r/a", "/r/a/b", "/r/a/b/c", "/r/d", "/r/d/e", "/o", "/o/p"];
+const DIRS: [&str; 8] = [
+    "/r", "/r/a", "/r/a/b", "/r/a/b/c", "/r/d", "/r/d/e", "/o", "/o/p",
+];
 const FILES: [&str; 3] = ["/r/f.txt", "/r/a/g.txt", "/r/d/e/h.txt"];
 const RULE_PATHS: [&str; 14] = [
-    "/", "/r", "/r/a", "/r/a/b", "/r/a/b/c", "/r/d", "/r/d/e", "/o", "/o/p", "/r/f.txt",
-    "/r/a/g.txt", "/r/missing", "/r/a/missing", "/o/p/missing",
+    "/",
+    "/r",
+    "/r/a",
+    "/r/a/b",
+    "/r/a/b/c",
+    "/r/d",
+    "/r/d/e",
+    "/o",
+    "/o/p",
+    "/r/f.txt",
+    "/r/a/g.txt",
+    "/r/missing",
+    "/r/a/missing",
+    "/o/p/missing",
 ];
 
 /// Host layouts: plain, with a `.git` directory, with a `.git` pointer file into /o/p, with a
@@ -51,12 +67,25 @@ fn queries() -> Vec<PathBuf> {
         }
     }
     paths.extend(FILES.iter().map(PathBuf::from));
-    paths.extend(["/r/missing", "/r/a/missing", "/o/p/missing", "/r/missing/deeper"].iter().map(PathBuf::from));
+    paths.extend(
+        [
+            "/r/missing",
+            "/r/a/missing",
+            "/o/p/missing",
+            "/r/missing/deeper",
+        ]
+        .iter()
+        .map(PathBuf::from),
+    );
     paths
 }
 
 fn access() -> impl Strategy<Value = FileSystemAccess> {
-    prop_oneof![Just(FileSystemAccess::Read), Just(FileSystemAccess::Write), Just(FileSystemAccess::None)]
+    prop_oneof![
+        Just(FileSystemAccess::Read),
+        Just(FileSystemAccess::Write),
+        Just(FileSystemAccess::None)
+    ]
 }
 
 fn entries() -> impl Strategy<Value = Vec<FileSystemSandboxEntry>> {
@@ -65,9 +94,13 @@ fn entries() -> impl Strategy<Value = Vec<FileSystemSandboxEntry>> {
             .into_iter()
             .map(|(i, access)| FileSystemSandboxEntry {
                 path: if RULE_PATHS[i] == "/" {
-                    FileSystemPath::Special { value: SpecialPath::Known(KnownSpecialPath::Root) }
+                    FileSystemPath::Special {
+                        value: SpecialPath::Known(KnownSpecialPath::Root),
+                    }
                 } else {
-                    FileSystemPath::Path { path: PathBuf::from(RULE_PATHS[i]) }
+                    FileSystemPath::Path {
+                        path: PathBuf::from(RULE_PATHS[i]),
+                    }
                 },
                 access,
                 missing_path_behavior: MissingPathBehavior::Enforce,
@@ -80,21 +113,30 @@ fn git_mode() -> impl Strategy<Value = GitMode> {
     prop_oneof![Just(GitMode::ReadOnly), Just(GitMode::Commit)]
 }
 
-fn resolved(entries: Vec<FileSystemSandboxEntry>, fs: &FakeFs, git: GitMode) -> Option<ResolvedPolicy> {
+fn resolved(
+    entries: Vec<FileSystemSandboxEntry>,
+    fs: &FakeFs,
+    git: GitMode,
+) -> Option<ResolvedPolicy> {
     resolve(
         &FileSystemSandboxPolicy::Restricted { entries },
         NetworkSandboxPolicy::Restricted,
         Path::new("/r"),
         &HostEnv::default(),
         fs,
-        &ResolveOptions { git, glob_scan_max_depth: None },
+        &ResolveOptions {
+            git,
+            glob_scan_max_depth: None,
+        },
     )
     .ok()
 }
 
 /// Paths below a file cannot exist; they are not compared.
 fn comparable(path: &Path) -> bool {
-    !FILES.iter().any(|f| path.starts_with(f) && path != Path::new(f))
+    !FILES
+        .iter()
+        .any(|f| path.starts_with(f) && path != Path::new(f))
 }
 
 proptest! {

@@ -78,7 +78,11 @@ fn parse(chars: &[char], pos: &mut usize) -> Option<Expr> {
         }
         _ => {
             let start = *pos;
-            while *pos < chars.len() && !chars[*pos].is_whitespace() && chars[*pos] != '(' && chars[*pos] != ')' {
+            while *pos < chars.len()
+                && !chars[*pos].is_whitespace()
+                && chars[*pos] != '('
+                && chars[*pos] != ')'
+            {
                 *pos += 1;
             }
             Some(Expr::Atom(chars[start..*pos].iter().collect()))
@@ -95,12 +99,20 @@ pub struct Profile {
 
 impl Profile {
     pub fn new(text: &str, params: &[(String, String)]) -> Self {
-        let mut profile = Profile { reads: Vec::new(), writes: Vec::new(), params: params.iter().cloned().collect() };
+        let mut profile = Profile {
+            reads: Vec::new(),
+            writes: Vec::new(),
+            params: params.iter().cloned().collect(),
+        };
         for expr in parse_all(text) {
             let Expr::List(items) = expr else { continue };
             if items.first() != Some(&Expr::Atom("allow".into())) {
                 if items.first() == Some(&Expr::Atom("deny".into())) {
-                    assert_eq!(items.get(1), Some(&Expr::Atom("default".into())), "only (deny default) is expected");
+                    assert_eq!(
+                        items.get(1),
+                        Some(&Expr::Atom("default".into())),
+                        "only (deny default) is expected"
+                    );
                 }
                 continue;
             }
@@ -111,12 +123,20 @@ impl Profile {
                     _ => None,
                 })
                 .collect();
-            let filters: Vec<Expr> = items[1..].iter().filter(|i| matches!(i, Expr::List(_))).cloned().collect();
+            let filters: Vec<Expr> = items[1..]
+                .iter()
+                .filter(|i| matches!(i, Expr::List(_)))
+                .cloned()
+                .collect();
             // Several filters in one clause: any of them allows.
             let filter = match filters.len() {
                 0 => None,
                 1 => Some(filters[0].clone()),
-                _ => Some(Expr::List(std::iter::once(Expr::Atom("require-any".into())).chain(filters).collect())),
+                _ => Some(Expr::List(
+                    std::iter::once(Expr::Atom("require-any".into()))
+                        .chain(filters)
+                        .collect(),
+                )),
             };
             if ops.contains(&"file-read*") {
                 profile.reads.push(filter.clone());
@@ -132,16 +152,25 @@ impl Profile {
         match expr {
             Expr::Str(s) => s.clone(),
             Expr::List(items) if items.first() == Some(&Expr::Atom("param".into())) => {
-                let Expr::Str(name) = &items[1] else { panic!("param name") };
-                self.params.get(name).unwrap_or_else(|| panic!("undefined param {name}")).clone()
+                let Expr::Str(name) = &items[1] else {
+                    panic!("param name")
+                };
+                self.params
+                    .get(name)
+                    .unwrap_or_else(|| panic!("undefined param {name}"))
+                    .clone()
             }
             other => panic!("not a path value: {other:?}"),
         }
     }
 
     fn matches(&self, filter: &Expr, path: &str) -> bool {
-        let Expr::List(items) = filter else { panic!("filter {filter:?}") };
-        let Expr::Atom(head) = &items[0] else { panic!("filter head {filter:?}") };
+        let Expr::List(items) = filter else {
+            panic!("filter {filter:?}")
+        };
+        let Expr::Atom(head) = &items[0] else {
+            panic!("filter head {filter:?}")
+        };
         match head.as_str() {
             "subpath" => {
                 let base = self.value(&items[1]);
@@ -149,7 +178,9 @@ impl Profile {
             }
             "literal" => self.value(&items[1]) == path,
             "regex" => {
-                let Expr::Regex(pattern) = &items[1] else { panic!("regex literal") };
+                let Expr::Regex(pattern) = &items[1] else {
+                    panic!("regex literal")
+                };
                 regex::Regex::new(pattern).unwrap().is_match(path)
             }
             "require-all" => items[1..].iter().all(|f| self.matches(f, path)),
