@@ -21,6 +21,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Inspect the sandbox: which policy applies, what it allows where, and how it is enforced.
+    #[command(subcommand)]
+    Sandbox(crate::sandbox_cmd::SandboxCommand),
     /// Apply a patch in the `*** Begin Patch` format to the files under a directory.
     ///
     /// All files change or none does. Reads the patch from stdin when PATCH is omitted.
@@ -66,6 +69,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
                 &mut std::io::stderr().lock(),
             )
         }
+        Some(Command::Sandbox(command)) => crate::sandbox_cmd::run(command),
         None => 2,
     }
 }

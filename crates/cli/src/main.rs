@@ -2,6 +2,7 @@
 //! else starts; everything else is the command line in [`cli`].
 
 mod cli;
+mod sandbox_cmd;
 
 fn main() {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();

@@ -53,6 +53,11 @@ impl ResolvedPolicy {
         }
     }
 
+    /// Whether [`Self::legacy_equivalent`] finds a legacy policy.
+    pub fn is_legacy_equivalent(&self, env: &HostEnv, fs: &dyn FsProbe) -> bool {
+        self.legacy_equivalent(env, fs).is_some()
+    }
+
     /// The legacy policy this one means exactly, if any: the same rules after resolution, and
     /// expressible by Landlock plus read-only mounts (full read, no `none` rule, nothing
     /// writable beneath a read-only path). This decides the Linux route.

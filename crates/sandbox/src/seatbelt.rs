@@ -99,9 +99,11 @@ const NETWORK: &str = r#"(allow network-outbound)
 
 /// Builds the profile. `extensions` is the permission profile's macOS block; `None` means no
 /// permission profile, which keeps the legacy read access to preferences.
+/// `home` locates the Address Book for the contacts grant.
 pub fn seatbelt_plan(
     policy: &ResolvedPolicy,
     extensions: Option<&MacOsExtensions>,
+    home: Option<&Path>,
 ) -> SeatbeltPlan {
     let mut profile = String::from(BASE);
     let mut params = Vec::new();
@@ -119,7 +121,7 @@ pub fn seatbelt_plan(
             profile.push_str(PREFERENCES_READ);
         }
         Some(extensions) => {
-            let text = extension_clauses(extensions, &mut params);
+            let text = extension_clauses(extensions, home, &mut params);
             if !text.is_empty() {
                 profile.push_str("\n; macOS permission profile extensions\n");
                 profile.push_str(&text);
@@ -201,7 +203,11 @@ fn path_param(path: &Path) -> String {
 }
 
 /// The clauses for a permission profile's macOS extensions, in a fixed order.
-fn extension_clauses(ext: &MacOsExtensions, params: &mut Vec<(String, String)>) -> String {
+fn extension_clauses(
+    ext: &MacOsExtensions,
+    home: Option<&Path>,
+    params: &mut Vec<(String, String)>,
+) -> String {
     let mut text = String::new();
     match ext.macos_preferences {
         MacOsPreferences::None => {}
@@ -246,14 +252,17 @@ fn extension_clauses(ext: &MacOsExtensions, params: &mut Vec<(String, String)>) 
             MacOsContacts::ReadWrite => "file-read* file-write*",
             _ => "file-read* file-test-existence",
         };
-        params.push((
-            "ADDRESSBOOK_DIR".into(),
-            "~/Library/Application Support/AddressBook".into(),
-        ));
-        let _ = writeln!(
+        let _ = write!(
             text,
-            "(allow {operations}\n  (subpath \"/System/Library/Address Book Plug-Ins\")\n  (subpath (param \"ADDRESSBOOK_DIR\")))"
+            "(allow {operations}\n  (subpath \"/System/Library/Address Book Plug-Ins\")"
         );
+        // Seatbelt does not expand `~`: the Address Book is named only when HOME is known.
+        if let Some(home) = home {
+            let book = home.join("Library/Application Support/AddressBook");
+            params.push(("ADDRESSBOOK_DIR".into(), path_param(&book)));
+            text.push_str("\n  (subpath (param \"ADDRESSBOOK_DIR\"))");
+        }
+        text.push_str(")\n");
         text.push_str(
             "(allow mach-lookup\n  (global-name \"com.apple.tccd\")\n  (global-name \"com.apple.tccd.system\")\n  (global-name \"com.apple.contactsd.persistence\")\n  (global-name \"com.apple.AddressBook.ContactsAccountsService\")\n  (global-name \"com.apple.contacts.account-caching\")\n  (global-name \"com.apple.accountsd.accountmanager\"))\n",
         );

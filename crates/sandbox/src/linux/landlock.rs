@@ -20,6 +20,37 @@ pub enum LandlockAccess {
     ReadWrite,
 }
 
+impl LandlockAccess {
+    /// The Landlock filesystem rights this access means under `abi` (1–7), by their kernel
+    /// names: read-only is execute + read file + read directory; read-write is every right the
+    /// ABI can handle (REFER from 2, TRUNCATE from 3, IOCTL_DEV from 5).
+    pub fn rights(self, abi: u8) -> Vec<&'static str> {
+        const READ: [&str; 3] = ["EXECUTE", "READ_FILE", "READ_DIR"];
+        const WRITE_V1: [&str; 10] = [
+            "WRITE_FILE",
+            "REMOVE_DIR",
+            "REMOVE_FILE",
+            "MAKE_CHAR",
+            "MAKE_DIR",
+            "MAKE_REG",
+            "MAKE_SOCK",
+            "MAKE_FIFO",
+            "MAKE_BLOCK",
+            "MAKE_SYM",
+        ];
+        let mut rights: Vec<&'static str> = READ.to_vec();
+        if self == LandlockAccess::ReadWrite {
+            rights.extend(WRITE_V1);
+            for (since, right) in [(2, "REFER"), (3, "TRUNCATE"), (5, "IOCTL_DEV")] {
+                if abi >= since {
+                    rights.push(right);
+                }
+            }
+        }
+        rights
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct LandlockRule {
     pub path: PathBuf,
@@ -72,4 +103,22 @@ pub fn landlock_plan(policy: &ResolvedPolicy) -> Option<LandlockPlan> {
         access: LandlockAccess::ReadWrite,
     });
     Some(plan)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rights_grow_with_the_abi() {
+        assert_eq!(
+            LandlockAccess::ReadOnly.rights(7),
+            vec!["EXECUTE", "READ_FILE", "READ_DIR"]
+        );
+        assert_eq!(LandlockAccess::ReadWrite.rights(1).len(), 13);
+        assert!(!LandlockAccess::ReadWrite.rights(1).contains(&"REFER"));
+        assert!(LandlockAccess::ReadWrite.rights(2).contains(&"REFER"));
+        assert!(!LandlockAccess::ReadWrite.rights(2).contains(&"TRUNCATE"));
+        assert_eq!(LandlockAccess::ReadWrite.rights(5).len(), 16);
+    }
 }

@@ -63,7 +63,7 @@ fn check(
     policy: &ResolvedPolicy,
     extensions: Option<&MacOsExtensions>,
 ) -> Option<String> {
-    let plan = seatbelt_plan(policy, extensions);
+    let plan = seatbelt_plan(policy, extensions, Some(Path::new("/Users/me")));
     let mut text = String::new();
     for (key, value) in &plan.params {
         text.push_str(&format!("; -D{key}={value}\n"));

@@ -164,7 +164,7 @@ proptest! {
     fn seatbelt_profile_enforces_the_decision_model(entries in entries(), layout in 0u8..4, git in git_mode()) {
         let fs = host(layout);
         let Some(policy) = resolved(entries, &fs, git) else { return Ok(()) };
-        let plan = seatbelt_plan(&policy, None);
+        let plan = seatbelt_plan(&policy, None, None);
         let profile = Profile::new(&plan.profile, &plan.params);
         for path in queries() {
             prop_assert_eq!(

@@ -1,0 +1,171 @@
+//! `codex sandbox explain` and `codex sandbox macos --print-profile` against real directories
+//! and a real `CODEX_HOME`.
+
+use super::{codex, run, text};
+use std::fs;
+use std::path::Path;
+use std::process::{Command, Output};
+
+/// Runs `codex sandbox ARGS` with a scrubbed environment whose only Codex setting is
+/// `CODEX_HOME=home`.
+fn sandbox(home: &Path, args: &[&str]) -> Output {
+    let mut command = Command::new("env");
+    command.arg(format!("CODEX_HOME={}", home.display()));
+    command.arg(codex()).arg("sandbox").args(args);
+    run(command, b"")
+}
+
+struct Workspace {
+    _dir: tempfile::TempDir,
+    root: std::path::PathBuf,
+    home: std::path::PathBuf,
+}
+
+fn workspace() -> Workspace {
+    let dir = tempfile::tempdir().unwrap();
+    let root = fs::canonicalize(dir.path()).unwrap().join("ws");
+    fs::create_dir_all(root.join(".git/hooks")).unwrap();
+    fs::create_dir_all(root.join("a/b")).unwrap();
+    fs::write(root.join("main.rs"), "fn main() {}\n").unwrap();
+    let home = fs::canonicalize(dir.path()).unwrap().join("home");
+    fs::create_dir_all(&home).unwrap();
+    Workspace {
+        _dir: dir,
+        root,
+        home,
+    }
+}
+
+#[test]
+fn explain_workspace_write_as_json() {
+    let ws = workspace();
+    let root = ws.root.to_str().unwrap();
+    let output = sandbox(
+        &ws.home,
+        &[
+            "explain",
+            "-s",
+            "workspace-write",
+            "-C",
+            root,
+            "--json",
+            "main.rs",
+            ".git/hooks/pre-commit",
+            "/etc/passwd",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let access: Vec<&str> = json["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["access"].as_str().unwrap())
+        .collect();
+    assert_eq!(access, ["write", "read", "read"]);
+    assert_eq!(json["paths"][1]["origin"]["kind"], "protected");
+    assert_eq!(json["linux"]["route"], "landlock");
+    assert_eq!(json["network"], "restricted");
+}
+
+#[test]
+fn explain_a_split_profile_from_config_uses_bubblewrap() {
+    let ws = workspace();
+    fs::write(
+        ws.home.join("config.toml"),
+        "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".\" = \"write\", \"a\" = \"deny\", \"a/b\" = \"write\" }\n",
+    )
+    .unwrap();
+    let root = ws.root.to_str().unwrap();
+    let output = sandbox(
+        &ws.home,
+        &["explain", "-C", root, "a/x", "a/b/y", "main.rs"],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(
+        lines[0].starts_with("a/x      none   policy entry ':workspace_roots/a'"),
+        "{stdout}"
+    );
+    assert!(
+        lines[1].starts_with("a/b/y    write  policy entry ':workspace_roots/a/b'"),
+        "{stdout}"
+    );
+    assert!(
+        lines[2].starts_with("main.rs  write  policy entry ':workspace_roots'"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("linux route: bubblewrap + seccomp"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!("--perms 0111 --tmpfs {root}/a")),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn config_errors_and_refusals_exit_1_with_the_reason() {
+    let ws = workspace();
+    let root = ws.root.to_str().unwrap();
+    let output = sandbox(&ws.home, &["explain", "-P", "missing", "-C", root, "x"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).starts_with("Error: permission profile 'missing' is not defined"),
+        "{}",
+        text(&output.stderr)
+    );
+
+    std::os::unix::fs::symlink("/tmp", ws.root.join(".codex")).unwrap();
+    let output = sandbox(&ws.home, &["explain", "--full-auto", "-C", root, "x"]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains(&format!("cannot protect {root}/.codex: it is a symlink")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn flags_conflict() {
+    let ws = workspace();
+    let output = sandbox(&ws.home, &["explain", "-s", "read-only", "-P", "x", "p"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn print_macos_profile_with_extensions() {
+    let ws = workspace();
+    fs::write(
+        ws.home.join("config.toml"),
+        "[permissions.mac]\nextends = \":workspace\"\nmacos_automation = [\"com.apple.Notes\"]\n",
+    )
+    .unwrap();
+    let root = ws.root.to_str().unwrap();
+    let output = sandbox(
+        &ws.home,
+        &["macos", "--print-profile", "-P", "mac", "-C", root],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let profile = text(&output.stdout);
+    assert!(
+        profile.contains("(appleevent-destination \"com.apple.Notes\")"),
+        "{profile}"
+    );
+    assert!(
+        profile.contains(&format!("; -DWRITABLE_ROOT_0={root}"))
+            || profile.contains(&format!("={root}\n")),
+        "{profile}"
+    );
+    assert!(
+        !profile.contains("user-preference-read"),
+        "a profile without a preferences grant adds none"
+    );
+    let legacy = sandbox(
+        &ws.home,
+        &["macos", "--print-profile", "-s", "read-only", "-C", root],
+    );
+    assert!(text(&legacy.stdout).contains("(allow user-preference-read)"));
+}
