@@ -4,6 +4,9 @@
 //!   The agent core re-invokes the current executable this way to apply a patch under the sandbox.
 //! - `argv[0]` basename `apply_patch` or `applypatch` (a symlink to the binary, or `exec -a`):
 //!   the apply_patch command; the patch is `argv[1]`, or stdin when absent.
+//! - argv[0] basename `codex-linux-sandbox`: the Linux sandbox helper (core re-executes
+//!   `/proc/self/exe` under that name, so no helper file needs installing).
+//! - `argv[1] == --codex-linux-sandbox-inner`: the helper's stage inside bubblewrap.
 //! - anything else: the `codex` command line proper.
 //!
 //! [`route`] is pure and decides; [`run_helper`] runs the chosen helper. Call both first thing
@@ -24,17 +27,28 @@ pub enum Entry {
     ApplyPatchFlag,
     /// `apply_patch [PATCH]` through argv[0].
     ApplyPatchArgv0,
+    /// The Linux sandbox helper (argv[0] `codex-linux-sandbox`).
+    LinuxSandbox,
+    /// The sandbox helper's stage inside bubblewrap.
+    LinuxSandboxInner,
     /// The `codex` CLI.
     Codex,
 }
+
+/// argv[1] of the sandbox helper's inner stage.
+pub const LINUX_SANDBOX_INNER_FLAG: &str = "--codex-linux-sandbox-inner";
 
 /// Decides the entry point from argv[0] and argv[1]. Pure.
 pub fn route(argv0: &OsStr, argv1: Option<&OsStr>) -> Entry {
     let name = Path::new(argv0).file_name().and_then(OsStr::to_str);
     if name.is_some_and(|n| APPLY_PATCH_NAMES.contains(&n)) {
         Entry::ApplyPatchArgv0
+    } else if name == Some(codex_linux_sandbox::HELPER_ARGV0) {
+        Entry::LinuxSandbox
     } else if argv1 == Some(OsStr::new(APPLY_PATCH_FLAG)) {
         Entry::ApplyPatchFlag
+    } else if argv1 == Some(OsStr::new(LINUX_SANDBOX_INNER_FLAG)) {
+        Entry::LinuxSandboxInner
     } else {
         Entry::Codex
     }
@@ -47,6 +61,11 @@ pub fn run_helper(argv: &[OsString]) -> Option<i32> {
     let entry = route(argv0, argv.get(1).map(OsString::as_os_str));
     if entry == Entry::Codex {
         return None;
+    }
+    match entry {
+        Entry::LinuxSandbox => return Some(linux_sandbox(&argv[1..])),
+        Entry::LinuxSandboxInner => return Some(linux_sandbox(&argv[1..])),
+        _ => {}
     }
     let cwd = match std::env::current_dir() {
         Ok(cwd) => cwd,
@@ -67,9 +86,22 @@ pub fn run_helper(argv: &[OsString]) -> Option<i32> {
             &mut stdout,
             &mut stderr,
         ),
-        Entry::Codex => unreachable!("handled above"),
+        Entry::Codex | Entry::LinuxSandbox | Entry::LinuxSandboxInner => {
+            unreachable!("handled above")
+        }
     };
     Some(code)
+}
+
+#[cfg(target_os = "linux")]
+fn linux_sandbox(args: &[OsString]) -> i32 {
+    codex_linux_sandbox::helper_main(args)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn linux_sandbox(_: &[OsString]) -> i32 {
+    eprintln!("codex-linux-sandbox runs on Linux only");
+    codex_linux_sandbox::EXIT_SANDBOX_ERROR
 }
 
 #[cfg(test)]
@@ -100,6 +132,21 @@ mod tests {
                 Entry::ApplyPatchArgv0,
             ),
             ("apply-patch", None, Entry::Codex),
+            (
+                "codex-linux-sandbox",
+                Some("--request"),
+                Entry::LinuxSandbox,
+            ),
+            (
+                "/proc/self/exe",
+                Some(LINUX_SANDBOX_INNER_FLAG),
+                Entry::LinuxSandboxInner,
+            ),
+            (
+                "codex",
+                Some(LINUX_SANDBOX_INNER_FLAG),
+                Entry::LinuxSandboxInner,
+            ),
             ("apply_patch.sh", None, Entry::Codex),
             ("", None, Entry::Codex),
         ];

@@ -24,6 +24,9 @@ enum Command {
     /// Inspect the sandbox: which policy applies, what it allows where, and how it is enforced.
     #[command(subcommand)]
     Sandbox(crate::sandbox_cmd::SandboxCommand),
+    /// Debugging tools (`codex debug landlock -- CMD` is `codex sandbox linux -- CMD`).
+    #[command(subcommand)]
+    Debug(DebugCommand),
     /// Apply a patch in the `*** Begin Patch` format to the files under a directory.
     ///
     /// All files change or none does. Reads the patch from stdin when PATCH is omitted.
@@ -34,6 +37,22 @@ enum Command {
         /// Directory the patch's relative paths start from (default: the current directory).
         #[arg(short = 'C', long = "cd", value_name = "DIR")]
         cwd: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum DebugCommand {
+    /// The legacy name of `codex sandbox linux`.
+    Landlock {
+        #[command(flatten)]
+        policy: crate::sandbox_cmd::PolicyArgs,
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "COMMAND"
+        )]
+        command: Vec<OsString>,
     },
 }
 
@@ -70,6 +89,9 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             )
         }
         Some(Command::Sandbox(command)) => crate::sandbox_cmd::run(command),
+        Some(Command::Debug(DebugCommand::Landlock { policy, command })) => {
+            crate::sandbox_cmd::run(crate::sandbox_cmd::SandboxCommand::Linux { policy, command })
+        }
         None => 2,
     }
 }

@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use codex_sandbox::config::{Overrides, SandboxConfig, SandboxMode, SandboxSelection};
 use codex_sandbox::explain::{explain, render_text};
 use codex_sandbox::seatbelt::seatbelt_plan;
-use codex_sandbox::{HostEnv, HostFs, ResolveOptions, ResolvedPolicy, resolve, resolve_legacy};
+use codex_sandbox::{HostEnv, HostFs, ResolvedPolicy};
 use std::path::PathBuf;
 
 /// Environment variable naming the Codex home directory (default `~/.codex`).
@@ -23,6 +23,20 @@ pub enum SandboxCommand {
         /// Paths to explain (relative ones start at the working directory).
         #[arg(required = true)]
         paths: Vec<PathBuf>,
+    },
+    /// Run COMMAND under the Linux sandbox (Landlock + seccomp, or bubblewrap for carve-outs).
+    /// The command's exit code passes through; 125 means the sandbox could not be set up.
+    Linux {
+        #[command(flatten)]
+        policy: PolicyArgs,
+        /// The command and its arguments (after `--`).
+        #[arg(
+            required = true,
+            trailing_var_arg = true,
+            allow_hyphen_values = true,
+            value_name = "COMMAND"
+        )]
+        command: Vec<std::ffi::OsString>,
     },
     /// macOS Seatbelt: show the profile sandbox-exec would run with (works on any OS).
     Macos {
@@ -57,10 +71,11 @@ pub struct PolicyArgs {
     cwd: Option<PathBuf>,
 }
 
-/// A policy resolved for this host, and the macOS extensions a profile carries.
+/// A policy resolved for this host, what it was resolved from, and where.
 struct Selected {
     policy: ResolvedPolicy,
-    macos: Option<codex_protocol::MacOsExtensions>,
+    selection: SandboxSelection,
+    cwd: PathBuf,
 }
 
 fn codex_home() -> Option<PathBuf> {
@@ -92,40 +107,14 @@ fn select(args: &PolicyArgs) -> Result<Selected, String> {
         None => std::env::current_dir()
             .map_err(|e| format!("cannot read the current directory: {e}"))?,
     };
-    let env = HostEnv::from_process();
-    match selection {
-        SandboxSelection::Legacy { policy, git } => {
-            let options = ResolveOptions {
-                git,
-                glob_scan_max_depth: None,
-            };
-            let policy = resolve_legacy(&policy, &cwd, &env, &HostFs, &options)
-                .map_err(|e| e.to_string())?;
-            Ok(Selected {
-                policy,
-                macos: None,
-            })
-        }
-        SandboxSelection::Profile {
-            filesystem,
-            network,
-            macos,
-            glob_scan_max_depth,
-            git,
-            ..
-        } => {
-            let options = ResolveOptions {
-                git,
-                glob_scan_max_depth,
-            };
-            let policy = resolve(&filesystem, network, &cwd, &env, &HostFs, &options)
-                .map_err(|e| e.to_string())?;
-            Ok(Selected {
-                policy,
-                macos: Some(macos),
-            })
-        }
-    }
+    let policy = selection
+        .resolve(&cwd, &HostEnv::from_process(), &HostFs)
+        .map_err(|e| e.to_string())?;
+    Ok(Selected {
+        policy,
+        selection,
+        cwd,
+    })
 }
 
 /// Runs a `codex sandbox` subcommand; returns the exit code.
@@ -143,9 +132,14 @@ pub fn run(command: SandboxCommand) -> i32 {
                 render_text(&explanation)
             }
         }),
+        SandboxCommand::Linux { policy, command } => return run_linux(&policy, &command),
         SandboxCommand::Macos { policy, .. } => select(&policy).map(|selected| {
             let home = HostEnv::from_process().home;
-            let plan = seatbelt_plan(&selected.policy, selected.macos.as_ref(), home.as_deref());
+            let plan = seatbelt_plan(
+                &selected.policy,
+                selected.selection.macos(),
+                home.as_deref(),
+            );
             let mut out = String::from("; sandbox-exec parameters:\n");
             for (key, value) in &plan.params {
                 out.push_str(&format!("; -D{key}={value}\n"));
@@ -163,4 +157,27 @@ pub fn run(command: SandboxCommand) -> i32 {
             1
         }
     }
+}
+
+#[cfg(target_os = "linux")]
+fn run_linux(policy: &PolicyArgs, command: &[std::ffi::OsString]) -> i32 {
+    let selected = match select(policy) {
+        Ok(selected) => selected,
+        Err(message) => {
+            eprintln!("Error: {message}");
+            return codex_linux_sandbox::EXIT_SANDBOX_ERROR;
+        }
+    };
+    let request = codex_linux_sandbox::SandboxRequest {
+        policy_cwd: selected.cwd.clone(),
+        command_cwd: selected.cwd,
+        selection: selected.selection,
+    };
+    codex_linux_sandbox::finish(codex_linux_sandbox::run(&request, command))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn run_linux(_: &PolicyArgs, _: &[std::ffi::OsString]) -> i32 {
+    eprintln!("Error: codex sandbox linux runs on Linux only");
+    codex_linux_sandbox::EXIT_SANDBOX_ERROR
 }

@@ -76,8 +76,9 @@ impl SandboxMode {
     }
 }
 
-/// What the user chose, ready to resolve.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What the user chose, ready to resolve (and to hand to the sandbox helper as JSON).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
 pub enum SandboxSelection {
     Legacy {
         policy: SandboxPolicy,
@@ -590,3 +591,44 @@ fn builtin_profile(name: &str) -> Option<MergedProfile> {
 #[cfg(test)]
 #[path = "config_tests.rs"]
 mod tests;
+
+impl SandboxSelection {
+    /// Resolves the selection against `cwd` on this host.
+    pub fn resolve(
+        &self,
+        cwd: &Path,
+        env: &crate::HostEnv,
+        fs: &dyn crate::FsProbe,
+    ) -> Result<crate::ResolvedPolicy, crate::ResolveError> {
+        match self {
+            SandboxSelection::Legacy { policy, git } => {
+                let options = crate::ResolveOptions {
+                    git: *git,
+                    glob_scan_max_depth: None,
+                };
+                crate::resolve_legacy(policy, cwd, env, fs, &options)
+            }
+            SandboxSelection::Profile {
+                filesystem,
+                network,
+                glob_scan_max_depth,
+                git,
+                ..
+            } => {
+                let options = crate::ResolveOptions {
+                    git: *git,
+                    glob_scan_max_depth: *glob_scan_max_depth,
+                };
+                crate::resolve(filesystem, *network, cwd, env, fs, &options)
+            }
+        }
+    }
+
+    /// The macOS extensions of a permission profile (`None` for a legacy policy).
+    pub fn macos(&self) -> Option<&MacOsExtensions> {
+        match self {
+            SandboxSelection::Legacy { .. } => None,
+            SandboxSelection::Profile { macos, .. } => Some(macos),
+        }
+    }
+}

@@ -43,7 +43,7 @@ pub const MINIMAL_DIRS: [&str; 9] = [
 ];
 
 /// How `.git` under a writable root is treated.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum GitMode {
     /// All of `.git` is read-only.

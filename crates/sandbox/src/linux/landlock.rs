@@ -11,7 +11,7 @@ use codex_protocol::FileSystemAccess;
 use std::path::PathBuf;
 
 /// Access a Landlock rule grants beneath its path.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LandlockAccess {
     /// Execute, read files, read directories.
@@ -51,7 +51,7 @@ impl LandlockAccess {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct LandlockRule {
     pub path: PathBuf,
     pub access: LandlockAccess,
@@ -120,5 +120,122 @@ mod tests {
         assert!(LandlockAccess::ReadWrite.rights(2).contains(&"REFER"));
         assert!(!LandlockAccess::ReadWrite.rights(2).contains(&"TRUNCATE"));
         assert_eq!(LandlockAccess::ReadWrite.rights(5).len(), 16);
+    }
+}
+
+/// Why the no-namespace Landlock plan is weaker than the mount-based one, in words for
+/// `sandbox explain` and the startup warning.
+pub const PER_ENTRY_LIMIT: &str = "without user namespaces, protected paths are enforced by granting write access to each existing entry of a writable root instead of the root itself: new files and directories can be created inside existing subdirectories, but not directly in a writable root, and its top-level entries cannot be renamed or deleted";
+
+/// The legacy route's plan for a host without mount namespaces: no mounts; every writable
+/// root is granted entry by entry, skipping the protected paths (and descending into entries
+/// that contain one), so nothing protected is writable — at the cost of [`PER_ENTRY_LIMIT`].
+pub fn landlock_plan_per_entry(
+    policy: &ResolvedPolicy,
+    fs: &dyn crate::probe::FsProbe,
+) -> Option<LandlockPlan> {
+    let ResolvedFs::Restricted(rules) = &policy.fs else {
+        return None;
+    };
+    let protected: Vec<&std::path::Path> = rules
+        .iter()
+        .filter(|r| r.access == FileSystemAccess::Read && r.path != std::path::Path::new("/"))
+        .map(|r| r.path.as_path())
+        .collect();
+    let mut plan = LandlockPlan {
+        rules: vec![LandlockRule {
+            path: PathBuf::from("/"),
+            access: LandlockAccess::ReadOnly,
+        }],
+        read_only_mounts: Vec::new(),
+    };
+    for root in rules.iter().filter(|r| r.access == FileSystemAccess::Write) {
+        grant_around(&root.path, &protected, fs, &mut plan.rules);
+    }
+    plan.rules.push(LandlockRule {
+        path: PathBuf::from("/dev/null"),
+        access: LandlockAccess::ReadWrite,
+    });
+    Some(plan)
+}
+
+/// Grants `dir` read-write, or — when a protected path lies at or below it — each of its
+/// entries except the protected ones, recursively.
+fn grant_around(
+    dir: &std::path::Path,
+    protected: &[&std::path::Path],
+    fs: &dyn crate::probe::FsProbe,
+    out: &mut Vec<LandlockRule>,
+) {
+    if protected.contains(&dir) {
+        return;
+    }
+    if !protected.iter().any(|p| p.starts_with(dir)) {
+        out.push(LandlockRule {
+            path: dir.to_path_buf(),
+            access: LandlockAccess::ReadWrite,
+        });
+        return;
+    }
+    for name in fs.list_dir(dir) {
+        let child = dir.join(name);
+        if fs.kind(&child) == PathKind::Symlink {
+            // A rule on a symlink would apply to its target; leave it read-only.
+            continue;
+        }
+        grant_around(&child, protected, fs, out);
+    }
+}
+
+#[cfg(test)]
+mod per_entry_tests {
+    use super::*;
+    use crate::probe::FakeFs;
+    use crate::resolve::{HostEnv, ResolveOptions, resolve_legacy};
+    use codex_protocol::SandboxPolicy;
+    use std::path::Path;
+
+    #[test]
+    fn writable_roots_are_granted_around_protected_paths() {
+        let fs = FakeFs::new()
+            .dir("/ws/.git/objects")
+            .dir("/ws/src")
+            .file("/ws/README.md", "")
+            .dir("/ws/gitmeta/wt")
+            .dir("/ws/gitmeta/other")
+            .file("/wt/.git", "gitdir: /ws/gitmeta/wt\n")
+            .file("/wt/x", "");
+        let policy = resolve_legacy(
+            &SandboxPolicy::WorkspaceWrite {
+                writable_roots: vec![PathBuf::from("/wt")],
+                network_access: false,
+                exclude_tmpdir_env_var: true,
+                exclude_slash_tmp: true,
+                read_only_access: Default::default(),
+            },
+            Path::new("/ws"),
+            &HostEnv::default(),
+            &fs,
+            &ResolveOptions::default(),
+        )
+        .unwrap();
+        let plan = landlock_plan_per_entry(&policy, &fs).unwrap();
+        let writable: Vec<String> = plan
+            .rules
+            .iter()
+            .filter(|r| r.access == LandlockAccess::ReadWrite)
+            .map(|r| r.path.display().to_string())
+            .collect();
+        assert_eq!(
+            writable,
+            vec![
+                "/ws/README.md",
+                "/ws/gitmeta/other",
+                "/ws/src",
+                "/wt/x",
+                "/dev/null"
+            ]
+        );
+        assert!(plan.read_only_mounts.is_empty());
     }
 }

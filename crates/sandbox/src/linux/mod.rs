@@ -14,7 +14,10 @@ mod landlock;
 mod seccomp;
 
 pub use bwrap::{BwrapPlan, FIRST_DATA_FD, bwrap_plan};
-pub use landlock::{LandlockAccess, LandlockPlan, LandlockRule, ReadOnlyMount, landlock_plan};
+pub use landlock::{
+    LandlockAccess, LandlockPlan, LandlockRule, PER_ENTRY_LIMIT, ReadOnlyMount, landlock_plan,
+    landlock_plan_per_entry,
+};
 pub use seccomp::{SeccompPlan, SocketRule, seccomp_plan};
 
 use crate::probe::FsProbe;

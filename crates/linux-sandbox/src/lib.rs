@@ -1,0 +1,81 @@
+//! The Linux sandbox executor: applies `codex-sandbox`'s plans to real processes.
+//!
+//! Reached through the one `codex` binary — argv[0] `codex-linux-sandbox` runs [`helper_main`]
+//! (core re-executes `/proc/self/exe` under that name), argv[1] `--codex-linux-sandbox-inner`
+//! runs the stage inside bubblewrap — and through `codex sandbox linux -- CMD`.
+//!
+//! Exit codes: the command's own (or, killed by a signal, the same signal is re-raised);
+//! [`EXIT_SANDBOX_ERROR`] when the sandbox could not be set up and nothing ran.
+
+#[cfg(target_os = "linux")]
+mod bwrap;
+#[cfg(target_os = "linux")]
+mod landlock_apply;
+#[cfg(target_os = "linux")]
+mod run;
+#[cfg(target_os = "linux")]
+mod seccomp_apply;
+#[cfg(target_os = "linux")]
+mod sys;
+
+#[cfg(target_os = "linux")]
+pub use bwrap::{Bwrap, BwrapProblem};
+#[cfg(target_os = "linux")]
+pub use run::{INNER_FLAG, Outcome, SandboxError, SandboxRequest, exit_code, inner_main, run};
+
+/// argv[0] that selects the helper.
+pub const HELPER_ARGV0: &str = "codex-linux-sandbox";
+
+/// Exit code when the sandbox could not be set up (nothing ran).
+pub const EXIT_SANDBOX_ERROR: i32 = 125;
+
+/// `codex-linux-sandbox --request JSON -- COMMAND…`: runs COMMAND under the request's policy
+/// and exits the way it did. `args` are the arguments after argv[0].
+#[cfg(target_os = "linux")]
+pub fn helper_main(args: &[std::ffi::OsString]) -> i32 {
+    if args.first().is_some_and(|a| a == INNER_FLAG) {
+        return inner_main(&args[1..]);
+    }
+    let (request, command) = match args {
+        [flag, json, dashes, command @ ..] if flag == "--request" && dashes == "--" => {
+            match serde_json::from_str::<SandboxRequest>(&json.to_string_lossy()) {
+                Ok(request) => (request, command),
+                Err(e) => {
+                    eprintln!("codex-linux-sandbox: --request is not a valid request: {e}");
+                    return EXIT_SANDBOX_ERROR;
+                }
+            }
+        }
+        _ => {
+            eprintln!("usage: codex-linux-sandbox --request JSON -- COMMAND [ARGS…]");
+            return EXIT_SANDBOX_ERROR;
+        }
+    };
+    finish(run(&request, command))
+}
+
+/// Reports the outcome of [`run`] the way a wrapper should: warnings and errors on stderr,
+/// the command's exit code, or its fatal signal re-raised.
+#[cfg(target_os = "linux")]
+pub fn finish(result: Result<Outcome, SandboxError>) -> i32 {
+    match result {
+        Ok(outcome) => {
+            for warning in &outcome.warnings {
+                eprintln!("codex-linux-sandbox: warning: {warning}");
+            }
+            match exit_code(outcome.status) {
+                Ok(code) => code,
+                Err(signal) => die_by_signal(signal),
+            }
+        }
+        Err(error) => {
+            eprintln!("codex-linux-sandbox: {error}");
+            EXIT_SANDBOX_ERROR
+        }
+    }
+}
+
+#[cfg(target_os = "linux")]
+fn die_by_signal(signal: i32) -> ! {
+    sys::die_by_signal(signal)
+}

@@ -1,0 +1,410 @@
+//! Running one command under a policy: resolve it, choose the route, apply the plan in the
+//! child between fork and exec (or hand it to bubblewrap), wait, clean up.
+//!
+//! Every route: a new session, death with the parent, no descriptors above 2 (except what
+//! bubblewrap consumes), no capabilities, no-new-privs, the seccomp plan. The Landlock route
+//! adds Landlock and, where a mount namespace can be made, read-only bind mounts for protected
+//! paths (otherwise the per-entry Landlock plan, whose limit is stated in the warning). The
+//! bubblewrap route adds Landlock inside the namespace as a second layer when the policy reads
+//! all of `/` and the kernel's ABI suffices.
+
+use crate::bwrap::{self, BwrapProblem};
+use crate::landlock_apply::{self, LandlockError, MIN_ABI};
+use crate::seccomp_apply::{self, SeccompError};
+use crate::sys;
+use codex_protocol::{FileSystemAccess, NetworkSandboxPolicy};
+use codex_sandbox::config::SandboxSelection;
+use codex_sandbox::linux::{
+    LandlockAccess, LandlockRule, LinuxRoute, PER_ENTRY_LIMIT, bwrap_plan, choose_route,
+    landlock_plan, landlock_plan_per_entry, seccomp_plan,
+};
+use codex_sandbox::{HostEnv, HostFs, ResolveError, ResolvedPolicy};
+use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::process::ExitStatusExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitStatus};
+
+/// The argv[1] of the inner stage that runs inside bubblewrap.
+pub const INNER_FLAG: &str = "--codex-linux-sandbox-inner";
+
+/// What to run and under which policy.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SandboxRequest {
+    /// The directory the policy is resolved against (its `:workspace_roots`).
+    pub policy_cwd: PathBuf,
+    /// Where the command runs.
+    pub command_cwd: PathBuf,
+    pub selection: SandboxSelection,
+}
+
+/// Why a command could not be run sandboxed. Nothing ran.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SandboxError {
+    #[error(transparent)]
+    Policy(#[from] ResolveError),
+    #[error("this policy needs bubblewrap, which is unavailable: {0}")]
+    Bubblewrap(BwrapProblem),
+    #[error(
+        "Landlock is unavailable or too old (ABI {abi}, need {MIN_ABI}) and bubblewrap is unavailable ({bwrap}); the sandbox cannot be enforced, so nothing runs"
+    )]
+    NoEnforcement { abi: u8, bwrap: BwrapProblem },
+    #[error(transparent)]
+    Landlock(#[from] LandlockError),
+    #[error(transparent)]
+    Seccomp(#[from] SeccompError),
+    #[error("no command given")]
+    NoCommand,
+    #[error("could not start {program}: {source}")]
+    Spawn { program: String, source: io::Error },
+    #[error("could not prepare the sandbox: {0}")]
+    Setup(io::Error),
+}
+
+/// How the command ended, and which route ran it.
+#[derive(Debug)]
+pub struct Outcome {
+    pub status: ExitStatus,
+    pub route: LinuxRoute,
+    /// Limits of how this run was enforced (e.g. no user namespaces), for a warning.
+    pub warnings: Vec<String>,
+}
+
+/// Runs `command` sandboxed and waits for it.
+pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, SandboxError> {
+    if command.is_empty() {
+        return Err(SandboxError::NoCommand);
+    }
+    let env = HostEnv::from_process();
+    let policy = request
+        .selection
+        .resolve(&request.policy_cwd, &env, &HostFs)?;
+    let mut route = choose_route(&policy, &env, &HostFs);
+    let abi = sys::landlock_abi();
+    if route == LinuxRoute::Landlock && abi < MIN_ABI {
+        // Landlock cannot do it; bubblewrap enforces the same policy exactly, if present.
+        match bwrap::find(&writable_roots(&policy)) {
+            Ok(_) => route = LinuxRoute::Bubblewrap,
+            Err(problem) => {
+                return Err(SandboxError::NoEnforcement {
+                    abi,
+                    bwrap: problem,
+                });
+            }
+        }
+    }
+    let mut warnings = Vec::new();
+    let status = match route {
+        LinuxRoute::Unsandboxed => run_unsandboxed(request, command)?,
+        LinuxRoute::Landlock => run_landlock(request, command, &policy, abi, &mut warnings)?,
+        LinuxRoute::Bubblewrap => run_bubblewrap(request, command, &policy, abi)?,
+    };
+    Ok(Outcome {
+        status,
+        route,
+        warnings,
+    })
+}
+
+fn writable_roots(policy: &ResolvedPolicy) -> Vec<PathBuf> {
+    let mut roots: Vec<PathBuf> = policy
+        .rules()
+        .iter()
+        .filter(|r| r.access == FileSystemAccess::Write)
+        .map(|r| r.path.clone())
+        .collect();
+    roots.push(policy.cwd.clone());
+    roots
+}
+
+fn command_for(program: &OsString, args: &[OsString], cwd: &Path) -> Command {
+    let mut command = Command::new(program);
+    command.args(args).current_dir(cwd);
+    command
+}
+
+fn wait(mut command: Command, program: &OsString) -> Result<ExitStatus, SandboxError> {
+    command.status().map_err(|source| SandboxError::Spawn {
+        program: program.to_string_lossy().into_owned(),
+        source,
+    })
+}
+
+fn run_unsandboxed(
+    request: &SandboxRequest,
+    command: &[OsString],
+) -> Result<ExitStatus, SandboxError> {
+    let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
+    sys::before_exec(&mut child, || sys::close_descriptors_above_stderr(&[]));
+    wait(child, &command[0])
+}
+
+fn run_landlock(
+    request: &SandboxRequest,
+    command: &[OsString],
+    policy: &ResolvedPolicy,
+    abi: u8,
+    warnings: &mut Vec<String>,
+) -> Result<ExitStatus, SandboxError> {
+    let plan = landlock_plan(policy).expect("the Landlock route has a restricted policy");
+    let needs_mounts = !plan.read_only_mounts.is_empty();
+    let namespaces = needs_mounts && sys::can_create_mount_namespace();
+    let (rules, mounts) = if needs_mounts && !namespaces {
+        warnings.push(PER_ENTRY_LIMIT.to_string());
+        let flat = landlock_plan_per_entry(policy, &HostFs).expect("restricted policy");
+        (flat.rules, Vec::new())
+    } else {
+        (plan.rules, plan.read_only_mounts)
+    };
+    let synthetic = Synthetic::create(mounts.iter().filter(|m| !m.exists).map(|m| m.path.clone()))?;
+    let mount_paths: Vec<PathBuf> = mounts.iter().map(|m| m.path.clone()).collect();
+    // With a mount namespace the whole tree is read-only by mount flags too, so what Landlock
+    // does not mediate (chmod, chown, utimes, xattrs) cannot touch read-only paths either.
+    let writable_paths: Vec<PathBuf> = policy
+        .rules()
+        .iter()
+        .filter(|r| {
+            r.access == FileSystemAccess::Write && r.kind != codex_sandbox::PathKind::Missing
+        })
+        .map(|r| r.path.clone())
+        .collect();
+    let seccomp = seccomp_apply::compile(&seccomp_plan(policy.network))?;
+    let (uid, gid) = sys::ids();
+    let command_cwd = request.command_cwd.clone();
+    let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
+    sys::before_exec(&mut child, move || {
+        sys::new_session()?;
+        sys::kill_with_parent()?;
+        if namespaces {
+            if uid == 0 {
+                sys::unshare(libc::CLONE_NEWNS)?;
+            } else {
+                sys::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS)?;
+                sys::map_ids_to_themselves(uid, gid)?;
+            }
+            sys::make_mounts_private()?;
+            sys::set_tree_read_only(Path::new("/"), true)?;
+            for path in &writable_paths {
+                sys::bind_tree(path)?;
+                sys::set_tree_read_only(path, false)?;
+            }
+            for path in &mount_paths {
+                sys::bind_read_only(path)?;
+            }
+            // The working directory was entered before the mounts; enter it again so it
+            // resolves through them.
+            std::env::set_current_dir(&command_cwd)?;
+        }
+        sys::close_descriptors_above_stderr(&[])?;
+        sys::set_no_new_privs()?;
+        landlock_apply::apply(&rules, abi).map_err(io::Error::other)?;
+        sys::drop_all_capabilities()?;
+        seccomp_apply::install(&seccomp).map_err(io::Error::other)?;
+        Ok(())
+    });
+    let status = wait(child, &command[0]);
+    drop(synthetic);
+    status
+}
+
+fn run_bubblewrap(
+    request: &SandboxRequest,
+    command: &[OsString],
+    policy: &ResolvedPolicy,
+    abi: u8,
+) -> Result<ExitStatus, SandboxError> {
+    let bwrap = bwrap::find(&writable_roots(policy)).map_err(SandboxError::Bubblewrap)?;
+    let plan = bwrap_plan(policy);
+    let exe = std::env::current_exe().map_err(SandboxError::Setup)?;
+    let mut args: Vec<OsString> = plan.args.iter().map(OsString::from).collect();
+    // The inner stage is this binary; make sure it is visible inside.
+    if policy.decide(&exe).access == FileSystemAccess::None {
+        let at = plan
+            .args
+            .iter()
+            .position(|a| a == "--dev")
+            .unwrap_or(args.len());
+        args.splice(
+            at..at,
+            [
+                OsString::from("--ro-bind"),
+                exe.clone().into(),
+                exe.clone().into(),
+            ],
+        );
+    }
+    args.push("--chdir".into());
+    args.push(request.command_cwd.clone().into());
+    args.push("--".into());
+    args.push(exe.into());
+    args.push(INNER_FLAG.into());
+    args.push("--network".into());
+    args.push(match policy.network {
+        NetworkSandboxPolicy::Restricted => "restricted".into(),
+        NetworkSandboxPolicy::Enabled => "enabled".into(),
+    });
+    args.push("--landlock".into());
+    args.push(
+        serde_json::to_string(&inner_landlock_rules(policy, abi))
+            .expect("rules serialize")
+            .into(),
+    );
+    args.push("--".into());
+    args.extend(command.iter().cloned());
+
+    let memfds: Vec<i32> = plan
+        .empty_data_fds
+        .iter()
+        .map(|_| sys::empty_memfd())
+        .collect::<io::Result<_>>()
+        .map_err(SandboxError::Setup)?;
+    let targets = plan.empty_data_fds.clone();
+    let synthetic = Synthetic::adopt(plan.synthetic_targets.clone());
+    let mut child = Command::new(&bwrap.path);
+    child.args(&args).current_dir(&request.command_cwd);
+    sys::before_exec(&mut child, move || {
+        sys::kill_with_parent()?;
+        // Park the memfds high first, so placing them cannot clobber one another.
+        for (i, fd) in memfds.iter().enumerate() {
+            sys::move_descriptor(*fd, 900 + i as i32)?;
+        }
+        for (i, target) in targets.iter().enumerate() {
+            sys::move_descriptor(900 + i as i32, *target)?;
+        }
+        sys::close_descriptors_above_stderr(&targets)
+    });
+    let status = wait(child, &bwrap.path.clone().into_os_string());
+    drop(synthetic);
+    status
+}
+
+/// Landlock as a second layer inside bubblewrap: read `/`, write the writable rules and the
+/// private `/dev`. Empty (no second layer) when the policy does not read all of `/` or the
+/// kernel's Landlock cannot enforce it.
+fn inner_landlock_rules(policy: &ResolvedPolicy, abi: u8) -> Vec<LandlockRule> {
+    let reads_root = policy.decide(Path::new("/")).access != FileSystemAccess::None
+        && policy
+            .rules()
+            .iter()
+            .all(|r| r.access != FileSystemAccess::None);
+    if abi < MIN_ABI || !reads_root || policy.rules().is_empty() {
+        return Vec::new();
+    }
+    let mut rules = vec![LandlockRule {
+        path: PathBuf::from("/"),
+        access: LandlockAccess::ReadOnly,
+    }];
+    rules.extend(
+        policy
+            .rules()
+            .iter()
+            .filter(|r| r.access == FileSystemAccess::Write)
+            .map(|r| LandlockRule {
+                path: r.path.clone(),
+                access: LandlockAccess::ReadWrite,
+            }),
+    );
+    rules.push(LandlockRule {
+        path: PathBuf::from("/dev"),
+        access: LandlockAccess::ReadWrite,
+    });
+    rules
+}
+
+/// The inner stage, inside bubblewrap: no-new-privs, Landlock (if given), no capabilities,
+/// seccomp, exec. `args` are the arguments after [`INNER_FLAG`]. Returns only on failure.
+pub fn inner_main(args: &[OsString]) -> i32 {
+    let mut network = NetworkSandboxPolicy::Restricted;
+    let mut rules: Vec<LandlockRule> = Vec::new();
+    let mut i = 0;
+    while i < args.len() && args[i] != "--" {
+        let value = args.get(i + 1).and_then(|v| v.to_str()).unwrap_or_default();
+        match args[i].to_str() {
+            Some("--network") if value == "enabled" => network = NetworkSandboxPolicy::Enabled,
+            Some("--network") => network = NetworkSandboxPolicy::Restricted,
+            Some("--landlock") => match serde_json::from_str(value) {
+                Ok(parsed) => rules = parsed,
+                Err(e) => return fail(&format!("bad --landlock rules: {e}")),
+            },
+            _ => return fail(&format!("unexpected argument {:?}", args[i])),
+        }
+        i += 2;
+    }
+    let command = &args[(i + 1).min(args.len())..];
+    if command.is_empty() {
+        return fail("no command given");
+    }
+    let result = (|| -> Result<(), String> {
+        sys::set_no_new_privs().map_err(|e| format!("no-new-privs: {e}"))?;
+        if !rules.is_empty() {
+            landlock_apply::apply(&rules, sys::landlock_abi()).map_err(|e| e.to_string())?;
+        }
+        sys::drop_all_capabilities().map_err(|e| format!("dropping capabilities: {e}"))?;
+        let program = seccomp_apply::compile(&seccomp_plan(network)).map_err(|e| e.to_string())?;
+        seccomp_apply::install(&program).map_err(|e| e.to_string())
+    })();
+    if let Err(message) = result {
+        return fail(&message);
+    }
+    let mut program = Command::new(&command[0]);
+    program.args(&command[1..]);
+    let error = std::os::unix::process::CommandExt::exec(&mut program);
+    eprintln!(
+        "codex-linux-sandbox: could not run {}: {error}",
+        command[0].to_string_lossy()
+    );
+    127
+}
+
+fn fail(message: &str) -> i32 {
+    eprintln!("codex-linux-sandbox: {message}");
+    crate::EXIT_SANDBOX_ERROR
+}
+
+/// Empty directories made on the host as mount points for missing protected paths, removed
+/// again (when still empty) once the command is over.
+struct Synthetic(Vec<PathBuf>);
+
+impl Synthetic {
+    fn create(paths: impl Iterator<Item = PathBuf>) -> Result<Self, SandboxError> {
+        let mut made = Synthetic(Vec::new());
+        for path in paths {
+            match std::fs::create_dir(&path) {
+                Ok(()) => made.0.push(path),
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e) => {
+                    return Err(SandboxError::Setup(io::Error::new(
+                        e.kind(),
+                        format!("{}: {e}", path.display()),
+                    )));
+                }
+            }
+        }
+        Ok(made)
+    }
+
+    /// Paths bubblewrap will create.
+    fn adopt(paths: Vec<PathBuf>) -> Self {
+        Synthetic(paths.into_iter().filter(|p| !p.exists()).collect())
+    }
+}
+
+impl Drop for Synthetic {
+    fn drop(&mut self) {
+        for path in self.0.iter().rev() {
+            // Only an empty directory is removed: anything else is not ours.
+            let _ = std::fs::remove_dir(path);
+        }
+    }
+}
+
+/// The exit code that reports how `status` ended, or the signal that ended it.
+pub fn exit_code(status: ExitStatus) -> Result<i32, i32> {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => Ok(code),
+        (None, Some(signal)) => Err(signal),
+        (None, None) => Ok(crate::EXIT_SANDBOX_ERROR),
+    }
+}

@@ -1,0 +1,299 @@
+//! Every `unsafe` call of this crate: thin wrappers over Linux system calls, each returning an
+//! `io::Result`. Nothing here decides anything; the callers apply plans.
+#![allow(unsafe_code)]
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::Command;
+
+fn check(result: libc::c_int) -> io::Result<libc::c_int> {
+    if result == -1 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(result)
+    }
+}
+
+fn c_path(path: &Path) -> io::Result<CString> {
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+/// `PR_SET_NO_NEW_PRIVS`: nothing executed later can gain privileges (setuid, file caps).
+pub fn set_no_new_privs() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only; no memory is passed.
+    check(unsafe { libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) }).map(drop)
+}
+
+/// `PR_SET_PDEATHSIG(SIGKILL)`: the calling process dies when its parent does.
+pub fn kill_with_parent() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments only.
+    check(unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0) }).map(drop)
+}
+
+/// `setsid`: a new session without a controlling terminal (no TIOCSTI into the user's shell).
+pub fn new_session() -> io::Result<()> {
+    // SAFETY: setsid takes no arguments.
+    check(unsafe { libc::setsid() }).map(drop)
+}
+
+/// Closes every descriptor from 3 up, except `keep`.
+pub fn close_descriptors_above_stderr(keep: &[i32]) -> io::Result<()> {
+    let mut start: libc::c_uint = 3;
+    let mut keep: Vec<libc::c_uint> = keep.iter().map(|fd| *fd as libc::c_uint).collect();
+    keep.sort_unstable();
+    for fd in keep.into_iter().filter(|fd| *fd >= 3) {
+        if fd > start {
+            close_range(start, fd - 1)?;
+        }
+        start = fd + 1;
+    }
+    close_range(start, libc::c_uint::MAX)
+}
+
+fn close_range(first: libc::c_uint, last: libc::c_uint) -> io::Result<()> {
+    // SAFETY: close_range only closes descriptors of this process; the callers run right
+    // before exec, where nothing else uses them.
+    let result = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
+    if result == 0 {
+        return Ok(());
+    }
+    // Kernels before 5.9: close one by one.
+    for fd in first..=last.min(65_535) {
+        // SAFETY: as above; EBADF for unused numbers is ignored.
+        unsafe { libc::close(fd as libc::c_int) };
+    }
+    Ok(())
+}
+
+/// `dup2(from, to)`.
+pub fn move_descriptor(from: i32, to: i32) -> io::Result<()> {
+    if from == to {
+        return Ok(());
+    }
+    // SAFETY: dup2 on descriptors owned by this process.
+    check(unsafe { libc::dup2(from, to) }).map(drop)
+}
+
+/// An anonymous, empty, in-memory file (for masking a denied file with `--ro-bind-data`).
+pub fn empty_memfd() -> io::Result<i32> {
+    let name = CString::new("codex-empty").expect("no NUL");
+    // SAFETY: a valid NUL-terminated name; flags are constants.
+    check(unsafe { libc::memfd_create(name.as_ptr(), 0) })
+}
+
+/// `unshare(flags)`.
+pub fn unshare(flags: libc::c_int) -> io::Result<()> {
+    // SAFETY: unshare takes flags only.
+    check(unsafe { libc::unshare(flags) }).map(drop)
+}
+
+/// Maps the current uid and gid to themselves inside a new user namespace.
+pub fn map_ids_to_themselves(uid: u32, gid: u32) -> io::Result<()> {
+    std::fs::write("/proc/self/setgroups", "deny")?;
+    std::fs::write("/proc/self/uid_map", format!("{uid} {uid} 1\n"))?;
+    std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1\n"))
+}
+
+/// The real uid and gid.
+pub fn ids() -> (u32, u32) {
+    // SAFETY: getuid/getgid cannot fail.
+    unsafe { (libc::getuid(), libc::getgid()) }
+}
+
+fn mount(
+    source: Option<&Path>,
+    target: &Path,
+    fstype: Option<&str>,
+    flags: libc::c_ulong,
+) -> io::Result<()> {
+    let source = source.map(c_path).transpose()?;
+    let target = c_path(target)?;
+    let fstype = fstype.map(|t| CString::new(t).expect("no NUL"));
+    // SAFETY: every pointer is a valid NUL-terminated string or null; no data argument.
+    check(unsafe {
+        libc::mount(
+            source.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            target.as_ptr(),
+            fstype.as_ref().map_or(std::ptr::null(), |s| s.as_ptr()),
+            flags,
+            std::ptr::null(),
+        )
+    })
+    .map(drop)
+}
+
+/// Makes every mount of this (new) namespace private, so nothing propagates to the host.
+pub fn make_mounts_private() -> io::Result<()> {
+    mount(None, Path::new("/"), None, libc::MS_REC | libc::MS_PRIVATE)
+}
+
+/// Bind-mounts `path` onto itself and remounts it read-only.
+pub fn bind_read_only(path: &Path) -> io::Result<()> {
+    mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC)?;
+    mount(
+        None,
+        path,
+        None,
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+    )
+}
+
+/// `mount_setattr(2)` attributes.
+#[repr(C)]
+struct MountAttr {
+    attr_set: u64,
+    attr_clr: u64,
+    propagation: u64,
+    userns_fd: u64,
+}
+
+const MOUNT_ATTR_RDONLY: u64 = 0x1;
+
+/// Makes every mount at and below `path` read-only (or writable again).
+pub fn set_tree_read_only(path: &Path, read_only: bool) -> io::Result<()> {
+    let target = c_path(path)?;
+    let attr = MountAttr {
+        attr_set: if read_only { MOUNT_ATTR_RDONLY } else { 0 },
+        attr_clr: if read_only { 0 } else { MOUNT_ATTR_RDONLY },
+        propagation: 0,
+        userns_fd: 0,
+    };
+    // SAFETY: a valid path string and a mount_attr of the size passed.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_mount_setattr,
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            libc::AT_RECURSIVE as libc::c_uint,
+            &attr as *const MountAttr,
+            std::mem::size_of::<MountAttr>(),
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Bind-mounts the tree at `path` onto itself (so its flags can differ from its parent's).
+pub fn bind_tree(path: &Path) -> io::Result<()> {
+    mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC)
+}
+
+/// Drops every capability: the bounding set (so exec cannot regain any, even as root), the
+/// ambient set, and the effective, permitted and inheritable sets.
+pub fn drop_all_capabilities() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments; EINVAL past the last capability ends the loop.
+    for cap in 0..64 {
+        if unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap, 0, 0, 0) } < 0 {
+            break;
+        }
+        // EPERM without CAP_SETPCAP: then the set is already as small as it can get for us.
+        unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
+    };
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    let header = Header {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: header and data are the layouts capset(2) documents for version 3.
+    let result = unsafe { libc::syscall(libc::SYS_capset, &header, data.as_ptr()) };
+    if result != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The Landlock ABI version the kernel offers (0 when Landlock is unavailable).
+pub fn landlock_abi() -> u8 {
+    const LANDLOCK_CREATE_RULESET_VERSION: libc::c_uint = 1;
+    // SAFETY: the documented version query: null attr, size 0.
+    let version = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_create_ruleset,
+            std::ptr::null::<libc::c_void>(),
+            0usize,
+            LANDLOCK_CREATE_RULESET_VERSION,
+        )
+    };
+    if version < 0 { 0 } else { version as u8 }
+}
+
+/// Whether this process may create a mount namespace (as root), or a user and mount
+/// namespace (otherwise). Tried in a short-lived child so this process stays as it is.
+pub fn can_create_mount_namespace() -> bool {
+    let (uid, _) = ids();
+    let flags = if uid == 0 {
+        libc::CLONE_NEWNS
+    } else {
+        libc::CLONE_NEWUSER | libc::CLONE_NEWNS
+    };
+    // SAFETY: the child only calls unshare and _exit (async-signal-safe); the parent waits.
+    unsafe {
+        let pid = libc::fork();
+        if pid == 0 {
+            let ok = libc::unshare(flags) == 0;
+            libc::_exit(if ok { 0 } else { 1 });
+        }
+        if pid < 0 {
+            return false;
+        }
+        let mut status = 0;
+        libc::waitpid(pid, &mut status, 0);
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+    }
+}
+
+/// Runs `setup` in the child between fork and exec.
+pub fn before_exec<F>(command: &mut Command, setup: F)
+where
+    F: FnMut() -> io::Result<()> + Send + Sync + 'static,
+{
+    // SAFETY: the helper is single-threaded when it spawns, so the child may allocate; `setup`
+    // only makes system calls that affect the child.
+    unsafe {
+        command.pre_exec(setup);
+    }
+}
+
+/// Kills this process with `signal` (default action), so a parent sees the same death.
+pub fn die_by_signal(signal: i32) -> ! {
+    // SAFETY: resetting a handler and sending a signal to ourselves.
+    unsafe {
+        libc::signal(signal, libc::SIG_DFL);
+        libc::kill(libc::getpid(), signal);
+    }
+    std::process::exit(128 + signal)
+}
