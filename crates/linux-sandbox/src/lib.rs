@@ -21,7 +21,9 @@ mod sys;
 #[cfg(target_os = "linux")]
 pub use bwrap::{Bwrap, BwrapProblem};
 #[cfg(target_os = "linux")]
-pub use run::{INNER_FLAG, Outcome, SandboxError, SandboxRequest, exit_code, inner_main, run};
+pub use run::{
+    FORCE_ENV, INNER_FLAG, Outcome, SandboxError, SandboxRequest, exit_code, inner_main, run,
+};
 
 /// argv[0] that selects the helper.
 pub const HELPER_ARGV0: &str = "codex-linux-sandbox";

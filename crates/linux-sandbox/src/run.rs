@@ -15,8 +15,8 @@ use crate::sys;
 use codex_protocol::{FileSystemAccess, NetworkSandboxPolicy};
 use codex_sandbox::config::SandboxSelection;
 use codex_sandbox::linux::{
-    LandlockAccess, LandlockRule, LinuxRoute, PER_ENTRY_LIMIT, bwrap_plan, choose_route,
-    landlock_plan, landlock_plan_per_entry, seccomp_plan,
+    BwrapFacts, LandlockAccess, LandlockRule, LinuxRoute, PER_ENTRY_LIMIT, bwrap_plan,
+    bwrap_plan_with, choose_route, landlock_plan, landlock_plan_per_entry, seccomp_plan,
 };
 use codex_sandbox::{HostEnv, HostFs, ResolveError, ResolvedPolicy};
 use serde::{Deserialize, Serialize};
@@ -25,6 +25,11 @@ use std::io;
 use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
+
+/// Operator override of the route (never weaker): `bubblewrap` runs legacy-equivalent
+/// policies under bubblewrap too; `no-namespaces` makes the Landlock route use its per-entry
+/// plan, as on hosts without user namespaces.
+pub const FORCE_ENV: &str = "CODEX_LINUX_SANDBOX_FORCE";
 
 /// The argv[1] of the inner stage that runs inside bubblewrap.
 pub const INNER_FLAG: &str = "--codex-linux-sandbox-inner";
@@ -57,6 +62,11 @@ pub enum SandboxError {
     Seccomp(#[from] SeccompError),
     #[error("no command given")]
     NoCommand,
+    #[error(
+        "the working directory {} is not readable under this policy; run from a directory the policy allows, or allow it",
+        .0.display()
+    )]
+    CwdDenied(PathBuf),
     #[error("could not start {program}: {source}")]
     Spawn { program: String, source: io::Error },
     #[error("could not prepare the sandbox: {0}")]
@@ -82,6 +92,10 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
         .selection
         .resolve(&request.policy_cwd, &env, &HostFs)?;
     let mut route = choose_route(&policy, &env, &HostFs);
+    let force = std::env::var(FORCE_ENV).unwrap_or_default();
+    if force == "bubblewrap" && route == LinuxRoute::Landlock {
+        route = LinuxRoute::Bubblewrap;
+    }
     let abi = sys::landlock_abi();
     if route == LinuxRoute::Landlock && abi < MIN_ABI {
         // Landlock cannot do it; bubblewrap enforces the same policy exactly, if present.
@@ -98,7 +112,10 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
     let mut warnings = Vec::new();
     let status = match route {
         LinuxRoute::Unsandboxed => run_unsandboxed(request, command)?,
-        LinuxRoute::Landlock => run_landlock(request, command, &policy, abi, &mut warnings)?,
+        LinuxRoute::Landlock => {
+            let namespaces = force != "no-namespaces";
+            run_landlock(request, command, &policy, abi, namespaces, &mut warnings)?
+        }
         LinuxRoute::Bubblewrap => run_bubblewrap(request, command, &policy, abi)?,
     };
     Ok(Outcome {
@@ -146,20 +163,34 @@ fn run_landlock(
     command: &[OsString],
     policy: &ResolvedPolicy,
     abi: u8,
+    allow_namespaces: bool,
     warnings: &mut Vec<String>,
 ) -> Result<ExitStatus, SandboxError> {
     let plan = landlock_plan(policy).expect("the Landlock route has a restricted policy");
     let needs_mounts = !plan.read_only_mounts.is_empty();
-    let namespaces = needs_mounts && sys::can_create_mount_namespace();
-    let (rules, mounts) = if needs_mounts && !namespaces {
-        warnings.push(PER_ENTRY_LIMIT.to_string());
-        let flat = landlock_plan_per_entry(policy, &HostFs).expect("restricted policy");
-        (flat.rules, Vec::new())
-    } else {
+    let namespaces = allow_namespaces && sys::can_create_mount_namespace();
+    let (rules, mounts) = if namespaces {
         (plan.rules, plan.read_only_mounts)
+    } else {
+        warnings.push(PER_ENTRY_LIMIT.to_string());
+        if needs_mounts {
+            let flat = landlock_plan_per_entry(policy, &HostFs).expect("restricted policy");
+            (flat.rules, Vec::new())
+        } else {
+            (plan.rules, Vec::new())
+        }
     };
-    let synthetic = Synthetic::create(mounts.iter().filter(|m| !m.exists).map(|m| m.path.clone()))?;
-    let mount_paths: Vec<PathBuf> = mounts.iter().map(|m| m.path.clone()).collect();
+    let missing: Vec<PathBuf> = mounts
+        .iter()
+        .filter(|m| !m.exists)
+        .map(|m| m.path.clone())
+        .collect();
+    let (synthetic, uncreatable) = Synthetic::create_where_possible(missing)?;
+    let mount_paths: Vec<PathBuf> = mounts
+        .iter()
+        .map(|m| m.path.clone())
+        .filter(|p| !uncreatable.contains(p))
+        .collect();
     // With a mount namespace the whole tree is read-only by mount flags too, so what Landlock
     // does not mediate (chmod, chown, utimes, xattrs) cannot touch read-only paths either.
     let writable_paths: Vec<PathBuf> = policy
@@ -216,7 +247,11 @@ fn run_bubblewrap(
     abi: u8,
 ) -> Result<ExitStatus, SandboxError> {
     let bwrap = bwrap::find(&writable_roots(policy)).map_err(SandboxError::Bubblewrap)?;
-    let plan = bwrap_plan(policy);
+    // Mount points for missing masked paths: made here (so we know they are ours to remove);
+    // where the user cannot create one, the user cannot create that path either.
+    let wanted = bwrap_plan(policy).synthetic_targets;
+    let (synthetic, uncreatable) = Synthetic::create_where_possible(wanted)?;
+    let plan = bwrap_plan_with(policy, &BwrapFacts { uncreatable });
     let exe = std::env::current_exe().map_err(SandboxError::Setup)?;
     let mut args: Vec<OsString> = plan.args.iter().map(OsString::from).collect();
     // The inner stage is this binary; make sure it is visible inside.
@@ -261,7 +296,6 @@ fn run_bubblewrap(
         .collect::<io::Result<_>>()
         .map_err(SandboxError::Setup)?;
     let targets = plan.empty_data_fds.clone();
-    let synthetic = Synthetic::adopt(plan.synthetic_targets.clone());
     let mut child = Command::new(&bwrap.path);
     child.args(&args).current_dir(&request.command_cwd);
     sys::before_exec(&mut child, move || {
@@ -368,26 +402,32 @@ fn fail(message: &str) -> i32 {
 struct Synthetic(Vec<PathBuf>);
 
 impl Synthetic {
-    fn create(paths: impl Iterator<Item = PathBuf>) -> Result<Self, SandboxError> {
+    /// Creates each directory; returns the ones made and the paths this user may not create
+    /// (no permission, or a read-only filesystem), which need no mask.
+    fn create_where_possible(paths: Vec<PathBuf>) -> Result<(Self, Vec<PathBuf>), SandboxError> {
         let mut made = Synthetic(Vec::new());
+        let mut uncreatable = Vec::new();
         for path in paths {
             match std::fs::create_dir(&path) {
                 Ok(()) => made.0.push(path),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+                    ) =>
+                {
+                    uncreatable.push(path)
+                }
                 Err(e) => {
                     return Err(SandboxError::Setup(io::Error::new(
                         e.kind(),
-                        format!("{}: {e}", path.display()),
+                        format!("creating the mount point {}: {e}", path.display()),
                     )));
                 }
             }
         }
-        Ok(made)
-    }
-
-    /// Paths bubblewrap will create.
-    fn adopt(paths: Vec<PathBuf>) -> Self {
-        Synthetic(paths.into_iter().filter(|p| !p.exists()).collect())
+        Ok((made, uncreatable))
     }
 }
 

@@ -98,6 +98,7 @@ fn equal_specificity_deny_beats_write_beats_read() {
                 root: PathBuf::from("/"),
             },
             kind: crate::PathKind::Dir,
+            alias: None,
         },
         Rule {
             path: PathBuf::from("/a"),
@@ -106,6 +107,7 @@ fn equal_specificity_deny_beats_write_beats_read() {
                 root: PathBuf::from("/"),
             },
             kind: crate::PathKind::Dir,
+            alias: None,
         },
     ];
     assert_eq!(

@@ -107,6 +107,10 @@ pub struct Rule {
     pub origin: Origin,
     /// What is at `path` now.
     pub kind: PathKind,
+    /// When the path was written through a symlink (`/lib64` → `/usr/lib64`): the symlink and
+    /// what it resolves to, so a view without the link's parent can recreate it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub alias: Option<(PathBuf, PathBuf)>,
 }
 
 /// The filesystem part of a resolved policy.
@@ -279,8 +283,9 @@ pub fn resolve(
             index,
             written: written.clone(),
         };
-        for path in entry_paths(entry, index, &cwd, env, fs, options, &mut resolved.notes)? {
-            let path = canonical(fs, &path);
+        for written_path in entry_paths(entry, index, &cwd, env, fs, options, &mut resolved.notes)?
+        {
+            let path = canonical(fs, &written_path);
             let kind = fs.kind(&path);
             if kind == PathKind::Missing && entry.missing_path_behavior == MissingPathBehavior::Skip
             {
@@ -291,6 +296,7 @@ pub fn resolve(
                 continue;
             }
             rules.push(Rule {
+                alias: symlink_alias(fs, &written_path),
                 path,
                 access: entry.access,
                 origin: origin.clone(),
@@ -452,6 +458,18 @@ pub fn canonical(fs: &dyn FsProbe, path: &Path) -> PathBuf {
     path
 }
 
+/// The deepest symlink on the way to `written`, and where it leads (`None` without one).
+fn symlink_alias(fs: &dyn FsProbe, written: &Path) -> Option<(PathBuf, PathBuf)> {
+    let written = normalize(written);
+    written
+        .ancestors()
+        .find(|a| fs.kind(a) == PathKind::Symlink)
+        .and_then(|link| {
+            fs.canonicalize(link)
+                .map(|target| (link.to_path_buf(), target))
+        })
+}
+
 /// Keeps one rule per path: the one that wins at equal specificity (none > write > read).
 fn dedup(rules: &mut Vec<Rule>) {
     rules.sort_by(|a, b| a.path.cmp(&b.path).then(b.access.cmp(&a.access)));
@@ -490,6 +508,7 @@ fn add_protected(
                     protect_git_for_commit(rules, fs, &root, &target)?;
                 } else {
                     rules.push(Rule {
+                        alias: None,
                         path: target,
                         access: FileSystemAccess::Read,
                         origin: Origin::GitDir {
@@ -500,6 +519,7 @@ fn add_protected(
                 }
             }
             rules.push(Rule {
+                alias: None,
                 path,
                 access: FileSystemAccess::Read,
                 origin: Origin::Protected { root: root.clone() },
@@ -518,6 +538,7 @@ fn protect_git_for_commit(
     git_dir: &Path,
 ) -> Result<(), ResolveError> {
     rules.push(Rule {
+        alias: None,
         path: git_dir.to_path_buf(),
         access: FileSystemAccess::Write,
         origin: Origin::GitCommit {
@@ -535,6 +556,7 @@ fn protect_git_for_commit(
             });
         }
         rules.push(Rule {
+            alias: None,
             path,
             access: FileSystemAccess::Read,
             origin: Origin::Protected {

@@ -51,17 +51,35 @@ impl BwrapPlan {
     }
 }
 
+/// Host facts the plan depends on, gathered by the executor.
+#[derive(Debug, Clone, Default)]
+pub struct BwrapFacts {
+    /// Missing paths the sandboxed user could not create anyway (no write permission on the
+    /// parent): no mount point is made for them, since masking needs one and DAC already
+    /// blocks their creation.
+    pub uncreatable: Vec<PathBuf>,
+}
+
 /// Builds the plan for `policy`.
 pub fn bwrap_plan(policy: &ResolvedPolicy) -> BwrapPlan {
+    bwrap_plan_with(policy, &BwrapFacts::default())
+}
+
+/// Builds the plan for `policy` given host facts.
+pub fn bwrap_plan_with(policy: &ResolvedPolicy, facts: &BwrapFacts) -> BwrapPlan {
     let mut builder = Builder {
         args: vec!["--new-session".into(), "--die-with-parent".into()],
         empty_data_fds: Vec::new(),
         synthetic_targets: Vec::new(),
         remount_later: Vec::new(),
+        uncreatable: facts.uncreatable.clone(),
     };
     match &policy.fs {
         ResolvedFs::Unrestricted => builder.push(["--bind", "/", "/"]),
-        ResolvedFs::Restricted(rules) => builder.mount_rules(rules),
+        ResolvedFs::Restricted(rules) => {
+            builder.mount_rules(rules);
+            builder.symlinks(rules);
+        }
     }
     builder.push(["--dev", "/dev", "--proc", "/proc"]);
     for path in std::mem::take(&mut builder.remount_later).into_iter().rev() {
@@ -85,6 +103,7 @@ struct Builder {
     synthetic_targets: Vec<PathBuf>,
     /// Masking tmpfs mounts to make read-only once everything inside them is mounted.
     remount_later: Vec<PathBuf>,
+    uncreatable: Vec<PathBuf>,
 }
 
 impl Builder {
@@ -118,6 +137,9 @@ impl Builder {
         for rule in ordered.iter().filter(|r| r.path != root) {
             let inherited = inherited_access(rules, &rule.path);
             if inherited == rule.access {
+                continue;
+            }
+            if rule.kind == PathKind::Missing && self.uncreatable.contains(&rule.path) {
                 continue;
             }
             if inherited == FileSystemAccess::None {
@@ -154,6 +176,24 @@ impl Builder {
                     }
                 }
             }
+        }
+    }
+
+    /// Recreates the symlinks rules were written through (`/lib64` → `/usr/lib64`) where the
+    /// view would not show them, so programs find their libraries by the usual names.
+    fn symlinks(&mut self, rules: &[Rule]) {
+        let mut made: Vec<&Path> = Vec::new();
+        for (link, target) in rules.iter().filter_map(|r| r.alias.as_ref()) {
+            let hidden = crate::decision::most_specific(rules, link, false)
+                .is_none_or(|r| r.access == FileSystemAccess::None);
+            if !hidden || made.contains(&link.as_path()) {
+                continue;
+            }
+            made.push(link);
+            self.placeholders(rules, link);
+            self.args.push("--symlink".to_string());
+            self.args.push(path_arg(target));
+            self.args.push(path_arg(link));
         }
     }
 

@@ -125,7 +125,7 @@ mod tests {
 
 /// Why the no-namespace Landlock plan is weaker than the mount-based one, in words for
 /// `sandbox explain` and the startup warning.
-pub const PER_ENTRY_LIMIT: &str = "without user namespaces, protected paths are enforced by granting write access to each existing entry of a writable root instead of the root itself: new files and directories can be created inside existing subdirectories, but not directly in a writable root, and its top-level entries cannot be renamed or deleted";
+pub const PER_ENTRY_LIMIT: &str = "no mount namespace could be created (user namespaces are blocked), so only Landlock and seccomp enforce the policy: protected paths are kept read-only by granting write access to each existing entry of a writable root instead of the root itself (new files and directories can be created inside existing subdirectories, but not directly in a writable root, and its top-level entries cannot be renamed or deleted), and Landlock does not mediate chmod, chown, utimes or extended attributes on files outside the writable roots that the user owns";
 
 /// The legacy route's plan for a host without mount namespaces: no mounts; every writable
 /// root is granted entry by entry, skipping the protected paths (and descending into entries

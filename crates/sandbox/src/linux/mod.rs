@@ -13,7 +13,7 @@ mod bwrap;
 mod landlock;
 mod seccomp;
 
-pub use bwrap::{BwrapPlan, FIRST_DATA_FD, bwrap_plan};
+pub use bwrap::{BwrapFacts, BwrapPlan, FIRST_DATA_FD, bwrap_plan, bwrap_plan_with};
 pub use landlock::{
     LandlockAccess, LandlockPlan, LandlockRule, PER_ENTRY_LIMIT, ReadOnlyMount, landlock_plan,
     landlock_plan_per_entry,

@@ -30,6 +30,8 @@ struct Dir {
 pub struct MountModel {
     mounts: Vec<Mount>,
     dirs: Vec<Dir>,
+    /// `--symlink TARGET LINK`: (link, target).
+    links: Vec<(PathBuf, PathBuf)>,
 }
 
 impl MountModel {
@@ -95,6 +97,12 @@ impl MountModel {
                     mount.read_only = true;
                     i += 2;
                 }
+                "--symlink" => {
+                    model
+                        .links
+                        .push((PathBuf::from(arg(i + 2)), PathBuf::from(arg(i + 1))));
+                    i += 3;
+                }
                 "--dev" | "--proc" => {
                     model.mounts.push(Mount {
                         dest: PathBuf::from(arg(i + 1)),
@@ -135,6 +143,11 @@ impl MountModel {
     }
 
     pub fn access(&self, path: &Path) -> FileSystemAccess {
+        for (link, target) in &self.links {
+            if let Ok(rest) = path.strip_prefix(link) {
+                return self.access(&target.join(rest));
+            }
+        }
         // Every directory on the way must be traversable.
         for ancestor in path.ancestors().skip(1) {
             if let Kind::DataFile { .. } = self.mount_at(ancestor).kind {

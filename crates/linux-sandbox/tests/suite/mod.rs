@@ -1,0 +1,5 @@
+//! Test modules of the one test binary of this crate.
+
+mod conformance;
+mod kernel_properties;
+mod refusals;

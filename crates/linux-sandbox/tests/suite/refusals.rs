@@ -1,0 +1,73 @@
+//! Failing closed: when bubblewrap is missing, a policy that needs it does not run, and the
+//! error says what to install.
+
+use super::conformance::{Tree, User, entry, is_root};
+use codex_protocol::{
+    FileSystemAccess, FileSystemPath, FileSystemSandboxPolicy, KnownSpecialPath,
+    NetworkSandboxPolicy, SpecialPath,
+};
+use codex_sandbox::GitMode;
+use codex_sandbox::config::SandboxSelection;
+use std::process::Command;
+
+#[test]
+fn a_split_policy_without_bubblewrap_refuses_to_run() {
+    if !is_root() || Command::new("unshare").arg("--version").output().is_err() {
+        println!("SKIP: hiding bwrap needs root and unshare (util-linux)");
+        return;
+    }
+    let tree = Tree::new(User::Root);
+    let marker = tree.ws().join("ran");
+    let request = codex_linux_sandbox::SandboxRequest {
+        policy_cwd: tree.ws(),
+        command_cwd: tree.ws(),
+        selection: SandboxSelection::Profile {
+            name: "split".into(),
+            filesystem: FileSystemSandboxPolicy::Restricted {
+                entries: vec![
+                    entry(
+                        FileSystemPath::Special {
+                            value: SpecialPath::Known(KnownSpecialPath::Root),
+                        },
+                        FileSystemAccess::Read,
+                    ),
+                    entry(
+                        FileSystemPath::Path { path: tree.ws() },
+                        FileSystemAccess::Write,
+                    ),
+                    entry(
+                        FileSystemPath::Path {
+                            path: tree.ws().join("a"),
+                        },
+                        FileSystemAccess::None,
+                    ),
+                ],
+            },
+            network: NetworkSandboxPolicy::Restricted,
+            macos: Default::default(),
+            glob_scan_max_depth: None,
+            git: GitMode::ReadOnly,
+        },
+    };
+    // A private mount namespace in which every bwrap on PATH is an empty file.
+    let script = "for b in /usr/bin/bwrap /usr/local/bin/bwrap; do [ -e \"$b\" ] && mount --bind /dev/null \"$b\"; done; exec \"$@\"";
+    let output = Command::new("unshare")
+        .args(["-m", "--propagation", "private", "sh", "-c", script, "sh"])
+        .arg(env!("CARGO_BIN_EXE_codex-linux-sandbox"))
+        .arg("--request")
+        .arg(serde_json::to_string(&request).unwrap())
+        .args(["--", "touch"])
+        .arg(&marker)
+        .env("PATH", "/usr/bin:/bin")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(
+        output.status.code(),
+        Some(codex_linux_sandbox::EXIT_SANDBOX_ERROR),
+        "{stderr}"
+    );
+    assert!(stderr.contains("this policy needs bubblewrap"), "{stderr}");
+    assert!(stderr.contains("apt install bubblewrap"), "{stderr}");
+    assert!(!marker.exists(), "nothing ran");
+}
