@@ -126,10 +126,17 @@ pub fn run(command: SandboxCommand) -> i32 {
             paths,
         } => select(&policy).map(|selected| {
             let explanation = explain(&selected.policy, &paths, &HostEnv::from_process(), &HostFs);
+            let warning = host_warning(&selected);
             if json {
-                serde_json::to_string_pretty(&explanation).expect("explanations serialize") + "\n"
+                let mut value = serde_json::to_value(&explanation).expect("explanations serialize");
+                value["warning"] = serde_json::json!(warning);
+                serde_json::to_string_pretty(&value).expect("values serialize") + "\n"
             } else {
-                render_text(&explanation)
+                let mut text = render_text(&explanation);
+                if let Some(warning) = warning {
+                    text.push_str(&format!("warning: {warning}\n"));
+                }
+                text
             }
         }),
         SandboxCommand::Linux { policy, command } => return run_linux(&policy, &command),
@@ -180,4 +187,15 @@ fn run_linux(policy: &PolicyArgs, command: &[std::ffi::OsString]) -> i32 {
 fn run_linux(_: &PolicyArgs, _: &[std::ffi::OsString]) -> i32 {
     eprintln!("Error: codex sandbox linux runs on Linux only");
     codex_linux_sandbox::EXIT_SANDBOX_ERROR
+}
+
+/// The host's startup warning for this policy (Linux only).
+#[cfg(target_os = "linux")]
+fn host_warning(selected: &Selected) -> Option<String> {
+    codex_linux_sandbox::startup_warning(&selected.selection, &selected.cwd).unwrap_or_default()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn host_warning(_: &Selected) -> Option<String> {
+    None
 }

@@ -1,6 +1,7 @@
 //! Finding a usable bubblewrap: `/usr/bin/bwrap` first, then `bwrap` on `PATH` — never one that
 //! lies inside a writable root (a sandboxed command could have planted it). A candidate must
-//! offer every flag our plans use; the probe runs once per process.
+//! offer every flag our plans use. Probing runs `bwrap --help`; the result is cached on disk per
+//! binary (path, size, modification time, inode) so later runs start without it.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,43 +44,119 @@ pub enum BwrapProblem {
     },
 }
 
-static PROBED: OnceLock<Vec<(PathBuf, Result<Bwrap, BwrapProblem>)>> = OnceLock::new();
+type Probed = Vec<(PathBuf, Result<Bwrap, BwrapProblem>)>;
 
+static PROBED: OnceLock<Probed> = OnceLock::new();
+
+/// Candidate paths, canonical and without duplicates (`/bin/bwrap` is often `/usr/bin/bwrap`).
 fn candidates() -> Vec<PathBuf> {
-    let mut out = vec![PathBuf::from("/usr/bin/bwrap")];
+    let mut names = vec![PathBuf::from("/usr/bin/bwrap")];
     if let Some(path) = std::env::var_os("PATH") {
-        for dir in std::env::split_paths(&path) {
-            let candidate = dir.join("bwrap");
-            if candidate.is_absolute() && !out.contains(&candidate) {
-                out.push(candidate);
-            }
+        names.extend(
+            std::env::split_paths(&path)
+                .map(|dir| dir.join("bwrap"))
+                .filter(|c| c.is_absolute()),
+        );
+    }
+    let mut out: Vec<PathBuf> = Vec::new();
+    for real in names.iter().filter_map(|n| std::fs::canonicalize(n).ok()) {
+        if !out.contains(&real) {
+            out.push(real);
         }
     }
     out
 }
 
+/// Where probe results are kept between runs: `$XDG_CACHE_HOME/codex` or `~/.cache/codex`.
+/// A stale or tampered entry can at worst make us run a bubblewrap that then fails with an
+/// error — never a weaker sandbox, since the plan itself does not depend on it.
+fn cache_file() -> Option<PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
+    Some(base.join("codex").join("bwrap-probe.txt"))
+}
+
+/// What identifies one build of a binary.
+fn identity(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(format!(
+        "{}|{}|{}.{}|{}",
+        path.display(),
+        meta.len(),
+        meta.mtime(),
+        meta.mtime_nsec(),
+        meta.ino()
+    ))
+}
+
+/// A cached probe: (the missing required flag or "", the version).
+fn cached(key: &str) -> Option<(String, String)> {
+    let text = std::fs::read_to_string(cache_file()?).ok()?;
+    text.lines().find_map(|line| {
+        let mut fields = line.split('\t');
+        (fields.next()? == key).then(|| {
+            let missing = fields.next().unwrap_or_default().to_string();
+            let version = fields.next().unwrap_or_default().to_string();
+            (missing, version)
+        })
+    })
+}
+
+/// Records a probe (best effort, replacing the file atomically).
+fn remember(key: &str, path: &Path, missing: &str, version: &str) {
+    let Some(file) = cache_file() else { return };
+    let prefix = format!("{}|", path.display());
+    let mut lines: Vec<String> = std::fs::read_to_string(&file)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| !l.starts_with(&prefix))
+        .map(str::to_string)
+        .collect();
+    lines.push(format!("{key}\t{missing}\t{version}"));
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::create_dir_all(dir);
+    }
+    let temp = file.with_extension(format!("tmp.{}", std::process::id()));
+    if std::fs::write(&temp, lines.join("\n") + "\n").is_ok() {
+        let _ = std::fs::rename(&temp, &file);
+    }
+}
+
 fn probe(path: &Path) -> Option<Result<Bwrap, BwrapProblem>> {
-    let help = Command::new(path).arg("--help").output().ok()?;
-    let text =
-        String::from_utf8_lossy(&help.stdout).into_owned() + &String::from_utf8_lossy(&help.stderr);
-    let version = Command::new(path)
-        .arg("--version")
-        .output()
-        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
-        .unwrap_or_default();
-    Some(
-        match REQUIRED_FLAGS.iter().find(|flag| !text.contains(*flag)) {
-            Some(flag) => Err(BwrapProblem::TooOld {
-                path: path.to_path_buf(),
-                version,
-                flag,
-            }),
-            None => Ok(Bwrap {
-                path: path.to_path_buf(),
-                version,
-            }),
-        },
-    )
+    let key = identity(path)?;
+    let (missing, version) = match cached(&key) {
+        Some(hit) => hit,
+        None => {
+            let help = Command::new(path).arg("--help").output().ok()?;
+            let text = String::from_utf8_lossy(&help.stdout).into_owned()
+                + &String::from_utf8_lossy(&help.stderr);
+            let version = Command::new(path)
+                .arg("--version")
+                .output()
+                .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+                .unwrap_or_default();
+            let missing = REQUIRED_FLAGS
+                .iter()
+                .find(|flag| !text.contains(*flag))
+                .map_or("", |flag| *flag)
+                .to_string();
+            remember(&key, path, &missing, &version);
+            (missing, version)
+        }
+    };
+    Some(match REQUIRED_FLAGS.iter().find(|flag| **flag == missing) {
+        Some(flag) => Err(BwrapProblem::TooOld {
+            path: path.to_path_buf(),
+            version,
+            flag,
+        }),
+        None => Ok(Bwrap {
+            path: path.to_path_buf(),
+            version,
+        }),
+    })
 }
 
 /// The bubblewrap to use, skipping candidates under any of `untrusted` (the writable roots).
@@ -87,10 +164,7 @@ pub fn find(untrusted: &[PathBuf]) -> Result<Bwrap, BwrapProblem> {
     let probed = PROBED.get_or_init(|| {
         candidates()
             .into_iter()
-            .filter_map(|c| {
-                let real = std::fs::canonicalize(&c).ok()?;
-                probe(&real).map(|result| (real, result))
-            })
+            .filter_map(|c| probe(&c).map(|result| (c, result)))
             .collect()
     });
     let mut first_problem = None;

@@ -22,7 +22,8 @@ mod sys;
 pub use bwrap::{Bwrap, BwrapProblem};
 #[cfg(target_os = "linux")]
 pub use run::{
-    FORCE_ENV, INNER_FLAG, Outcome, SandboxError, SandboxRequest, exit_code, inner_main, run,
+    FORCE_ENV, INNER_FLAG, Outcome, SandboxError, SandboxRequest, exit_code, host_facts,
+    inner_main, run, startup_warning,
 };
 
 /// argv[0] that selects the helper.

@@ -167,30 +167,35 @@ fn run_landlock(
     warnings: &mut Vec<String>,
 ) -> Result<ExitStatus, SandboxError> {
     let plan = landlock_plan(policy).expect("the Landlock route has a restricted policy");
-    let needs_mounts = !plan.read_only_mounts.is_empty();
-    let namespaces = allow_namespaces && sys::can_create_mount_namespace();
-    let (rules, mounts) = if namespaces {
-        (plan.rules, plan.read_only_mounts)
+    // Both plans are ready before the fork; the child uses the mount plan when it can make
+    // a mount namespace and the per-entry plan when it cannot (no probe process needed).
+    let flat_rules = if plan.read_only_mounts.is_empty() {
+        plan.rules.clone()
     } else {
-        warnings.push(PER_ENTRY_LIMIT.to_string());
-        if needs_mounts {
-            let flat = landlock_plan_per_entry(policy, &HostFs).expect("restricted policy");
-            (flat.rules, Vec::new())
-        } else {
-            (plan.rules, Vec::new())
-        }
+        landlock_plan_per_entry(policy, &HostFs)
+            .expect("restricted policy")
+            .rules
     };
-    let missing: Vec<PathBuf> = mounts
-        .iter()
-        .filter(|m| !m.exists)
-        .map(|m| m.path.clone())
-        .collect();
+    if !allow_namespaces {
+        warnings.push(PER_ENTRY_LIMIT.to_string());
+    }
+    let missing: Vec<PathBuf> = if allow_namespaces {
+        plan.read_only_mounts
+            .iter()
+            .filter(|m| !m.exists)
+            .map(|m| m.path.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
     let (synthetic, uncreatable) = Synthetic::create_where_possible(missing)?;
-    let mount_paths: Vec<PathBuf> = mounts
+    let mount_paths: Vec<PathBuf> = plan
+        .read_only_mounts
         .iter()
         .map(|m| m.path.clone())
         .filter(|p| !uncreatable.contains(p))
         .collect();
+    let ns_rules = plan.rules;
     // With a mount namespace the whole tree is read-only by mount flags too, so what Landlock
     // does not mediate (chmod, chown, utimes, xattrs) cannot touch read-only paths either.
     let writable_paths: Vec<PathBuf> = policy
@@ -208,13 +213,17 @@ fn run_landlock(
     sys::before_exec(&mut child, move || {
         sys::new_session()?;
         sys::kill_with_parent()?;
+        let flags = if uid == 0 {
+            libc::CLONE_NEWNS
+        } else {
+            libc::CLONE_NEWUSER | libc::CLONE_NEWNS
+        };
+        let namespaces = allow_namespaces && sys::unshare(flags).is_ok();
+        if namespaces && uid != 0 {
+            // Inside a new user namespace: a failure here cannot be undone, so it stops the run.
+            sys::map_ids_to_themselves(uid, gid)?;
+        }
         if namespaces {
-            if uid == 0 {
-                sys::unshare(libc::CLONE_NEWNS)?;
-            } else {
-                sys::unshare(libc::CLONE_NEWUSER | libc::CLONE_NEWNS)?;
-                sys::map_ids_to_themselves(uid, gid)?;
-            }
             sys::make_mounts_private()?;
             sys::set_tree_read_only(Path::new("/"), true)?;
             for path in &writable_paths {
@@ -230,7 +239,8 @@ fn run_landlock(
         }
         sys::close_descriptors_above_stderr(&[])?;
         sys::set_no_new_privs()?;
-        landlock_apply::apply(&rules, abi).map_err(io::Error::other)?;
+        let rules = if namespaces { &ns_rules } else { &flat_rules };
+        landlock_apply::apply(rules, abi).map_err(io::Error::other)?;
         sys::drop_all_capabilities()?;
         seccomp_apply::install(&seccomp).map_err(io::Error::other)?;
         Ok(())
@@ -447,4 +457,31 @@ pub fn exit_code(status: ExitStatus) -> Result<i32, i32> {
         (None, Some(signal)) => Err(signal),
         (None, None) => Ok(crate::EXIT_SANDBOX_ERROR),
     }
+}
+
+/// What this host offers for enforcing policies.
+pub fn host_facts(untrusted: &[PathBuf]) -> codex_sandbox::linux::HostFacts {
+    codex_sandbox::linux::HostFacts {
+        bubblewrap: bwrap::find(untrusted).map(drop).map_err(|e| e.to_string()),
+        user_namespaces: sys::can_create_mount_namespace(),
+        landlock_abi: sys::landlock_abi(),
+    }
+}
+
+/// The startup warning for running `selection` from `cwd` on this host, if any (core shows
+/// it once per session; `sandbox explain` prints it too).
+pub fn startup_warning(
+    selection: &SandboxSelection,
+    cwd: &Path,
+) -> Result<Option<String>, SandboxError> {
+    let env = HostEnv::from_process();
+    let policy = selection.resolve(cwd, &env, &HostFs)?;
+    let route = choose_route(&policy, &env, &HostFs);
+    if route == LinuxRoute::Unsandboxed {
+        return Ok(None);
+    }
+    Ok(codex_sandbox::linux::startup_warning(
+        route,
+        &host_facts(&writable_roots(&policy)),
+    ))
 }

@@ -15,6 +15,7 @@
 
 pub mod config;
 pub mod decision;
+pub mod denial;
 pub mod explain;
 pub mod glob;
 pub mod linux;

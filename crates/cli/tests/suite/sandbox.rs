@@ -169,3 +169,130 @@ fn print_macos_profile_with_extensions() {
     );
     assert!(text(&legacy.stdout).contains("(allow user-preference-read)"));
 }
+
+#[test]
+fn a_missing_bubblewrap_is_one_warning_with_its_fix() {
+    let is_root = fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !is_root || Command::new("unshare").arg("--version").output().is_err() {
+        println!("SKIP: hiding bwrap needs root and unshare (util-linux)");
+        return;
+    }
+    let ws = workspace();
+    let root = ws.root.to_str().unwrap();
+    let script = "for b in /usr/bin/bwrap /usr/local/bin/bwrap; do [ -e \"$b\" ] && mount --bind /dev/null \"$b\"; done; exec \"$@\"";
+    let mut command = Command::new("unshare");
+    command
+        .args([
+            "-m",
+            "--propagation",
+            "private",
+            "sh",
+            "-c",
+            script,
+            "sh",
+            "env",
+        ])
+        .arg(format!("CODEX_HOME={}", ws.home.display()))
+        .arg(codex())
+        .args(["sandbox", "explain", "--full-auto", "-C", root, "main.rs"]);
+    let output = run(command, b"");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stdout = text(&output.stdout);
+    let warnings: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(warnings.len(), 1, "{stdout}");
+    assert!(warnings[0].contains("apt install bubblewrap"), "{stdout}");
+    let danger = {
+        let mut command = Command::new("unshare");
+        command
+            .args([
+                "-m",
+                "--propagation",
+                "private",
+                "sh",
+                "-c",
+                script,
+                "sh",
+                "env",
+            ])
+            .arg(format!("CODEX_HOME={}", ws.home.display()))
+            .arg(codex())
+            .args([
+                "sandbox",
+                "explain",
+                "-s",
+                "danger-full-access",
+                "-C",
+                root,
+                "main.rs",
+            ]);
+        run(command, b"")
+    };
+    assert!(
+        !text(&danger.stdout).contains("warning:"),
+        "no warning without a sandbox"
+    );
+}
+
+#[test]
+fn sandbox_linux_runs_commands_and_passes_their_exit_code_through() {
+    if !Path::new("/usr/bin/bwrap").exists() {
+        println!("SKIP: bubblewrap is not installed");
+        return;
+    }
+    let ws = workspace();
+    let root = ws.root.to_str().unwrap();
+    let output = sandbox(
+        &ws.home,
+        &[
+            "linux",
+            "--full-auto",
+            "-C",
+            root,
+            "--",
+            "sh",
+            "-c",
+            "echo made > made.txt; touch .git/x; exit 3",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(3), "{}", text(&output.stderr));
+    assert!(ws.root.join("made.txt").exists());
+    assert!(!ws.root.join(".git/x").exists());
+    assert!(
+        text(&output.stderr).contains("Read-only file system"),
+        "{}",
+        text(&output.stderr)
+    );
+    let debug = {
+        let mut command = Command::new("env");
+        command
+            .arg(format!("CODEX_HOME={}", ws.home.display()))
+            .arg(codex());
+        command.args([
+            "debug",
+            "landlock",
+            "-s",
+            "read-only",
+            "-C",
+            root,
+            "--",
+            "sh",
+            "-c",
+            "kill -TERM $$",
+        ]);
+        run(command, b"")
+    };
+    use std::os::unix::process::ExitStatusExt;
+    assert_eq!(
+        debug.status.signal(),
+        Some(15),
+        "the command's signal passes through"
+    );
+}

@@ -12,6 +12,7 @@
 mod bwrap;
 mod landlock;
 mod seccomp;
+mod warning;
 
 pub use bwrap::{BwrapFacts, BwrapPlan, FIRST_DATA_FD, bwrap_plan, bwrap_plan_with};
 pub use landlock::{
@@ -19,6 +20,7 @@ pub use landlock::{
     landlock_plan_per_entry,
 };
 pub use seccomp::{SeccompPlan, SocketRule, seccomp_plan};
+pub use warning::{HostFacts, MIN_LANDLOCK_ABI, startup_warning};
 
 use crate::probe::FsProbe;
 use crate::resolve::{HostEnv, ResolvedFs, ResolvedPolicy};
