@@ -8,6 +8,8 @@
 //! [`EXIT_SANDBOX_ERROR`] when the sandbox could not be set up and nothing ran.
 
 #[cfg(target_os = "linux")]
+mod builtin;
+#[cfg(target_os = "linux")]
 mod bwrap;
 #[cfg(target_os = "linux")]
 mod landlock_apply;

@@ -50,12 +50,10 @@ pub struct SandboxRequest {
 pub enum SandboxError {
     #[error(transparent)]
     Policy(#[from] ResolveError),
-    #[error("this policy needs bubblewrap, which is unavailable: {0}")]
-    Bubblewrap(BwrapProblem),
     #[error(
-        "Landlock is unavailable or too old (ABI {abi}, need {MIN_ABI}) and bubblewrap is unavailable ({bwrap}); the sandbox cannot be enforced, so nothing runs"
+        "the built-in namespace sandbox could not be set up ({0}); user namespaces may be blocked on this host (see the sandbox startup warning), so nothing runs"
     )]
-    NoEnforcement { abi: u8, bwrap: BwrapProblem },
+    Builtin(io::Error),
     #[error(transparent)]
     Landlock(#[from] LandlockError),
     #[error(transparent)]
@@ -97,17 +95,9 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
         route = LinuxRoute::Bubblewrap;
     }
     let abi = sys::landlock_abi();
-    if route == LinuxRoute::Landlock && abi < MIN_ABI {
-        // Landlock cannot do it; bubblewrap enforces the same policy exactly, if present.
-        match bwrap::find(&writable_roots(&policy)) {
-            Ok(_) => route = LinuxRoute::Bubblewrap,
-            Err(problem) => {
-                return Err(SandboxError::NoEnforcement {
-                    abi,
-                    bwrap: problem,
-                });
-            }
-        }
+    if route == LinuxRoute::Landlock && (abi < MIN_ABI || force == "builtin") {
+        // Landlock cannot do it: a namespace view enforces the same policy exactly.
+        route = LinuxRoute::Bubblewrap;
     }
     let mut warnings = Vec::new();
     let status = match route {
@@ -116,7 +106,24 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
             let namespaces = force != "no-namespaces";
             run_landlock(request, command, &policy, abi, namespaces, &mut warnings)?
         }
-        LinuxRoute::Bubblewrap => run_bubblewrap(request, command, &policy, abi)?,
+        LinuxRoute::Bubblewrap => {
+            let found = if force == "builtin" {
+                Err(BwrapProblem::Missing)
+            } else {
+                bwrap::find(&writable_roots(&policy))
+            };
+            match found {
+                Ok(bwrap) => run_bubblewrap(request, command, &policy, abi, Some(&bwrap))?,
+                Err(problem) => {
+                    if force != "builtin" {
+                        warnings.push(format!(
+                            "{problem}; using the built-in namespace sandbox instead"
+                        ));
+                    }
+                    run_bubblewrap(request, command, &policy, abi, None)?
+                }
+            }
+        }
     };
     Ok(Outcome {
         status,
@@ -147,6 +154,39 @@ fn wait(mut command: Command, program: &OsString) -> Result<ExitStatus, SandboxE
         program: program.to_string_lossy().into_owned(),
         source,
     })
+}
+
+/// The built-in executor: the plan applied by this process's own child in new namespaces.
+fn run_builtin(
+    request: &SandboxRequest,
+    plan_args: &[OsString],
+    inner: &[OsString],
+    network: NetworkSandboxPolicy,
+) -> Result<ExitStatus, SandboxError> {
+    let plan: Vec<String> = plan_args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let mut child = Command::new(&inner[0]);
+    child.args(&inner[1..]).current_dir(&request.command_cwd);
+    let (uid, gid) = sys::ids();
+    let mut flags =
+        libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;
+    if network == NetworkSandboxPolicy::Restricted {
+        flags |= libc::CLONE_NEWNET;
+    }
+    sys::before_exec(&mut child, move || {
+        sys::new_session()?;
+        sys::kill_with_parent()?;
+        sys::unshare(flags).map_err(|e| io::Error::new(e.kind(), format!("unshare: {e}")))?;
+        sys::map_ids_to_themselves(uid, gid)?;
+        // From here on this process only waits; its child is pid 1 of the new namespace.
+        sys::fork_and_mirror_child()?;
+        sys::kill_with_parent()?;
+        crate::builtin::enter(&plan)?;
+        sys::close_descriptors_above_stderr(&[])
+    });
+    child.status().map_err(SandboxError::Builtin)
 }
 
 fn run_unsandboxed(
@@ -250,13 +290,14 @@ fn run_landlock(
     status
 }
 
+/// Runs the bubblewrap plan with `bwrap`, or with the built-in executor when `bwrap` is `None`.
 fn run_bubblewrap(
     request: &SandboxRequest,
     command: &[OsString],
     policy: &ResolvedPolicy,
     abi: u8,
+    bwrap: Option<&bwrap::Bwrap>,
 ) -> Result<ExitStatus, SandboxError> {
-    let bwrap = bwrap::find(&writable_roots(policy)).map_err(SandboxError::Bubblewrap)?;
     // Mount points for missing masked paths: made here (so we know they are ours to remove);
     // where the user cannot create one, the user cannot create that path either.
     let wanted = bwrap_plan(policy).synthetic_targets;
@@ -282,23 +323,27 @@ fn run_bubblewrap(
     }
     args.push("--chdir".into());
     args.push(request.command_cwd.clone().into());
-    args.push("--".into());
-    args.push(exe.into());
-    args.push(INNER_FLAG.into());
-    args.push("--network".into());
-    args.push(match policy.network {
+    let mut inner: Vec<OsString> = vec![exe.clone().into(), INNER_FLAG.into(), "--network".into()];
+    inner.push(match policy.network {
         NetworkSandboxPolicy::Restricted => "restricted".into(),
         NetworkSandboxPolicy::Enabled => "enabled".into(),
     });
-    args.push("--landlock".into());
-    args.push(
+    inner.push("--landlock".into());
+    inner.push(
         serde_json::to_string(&inner_landlock_rules(policy, abi))
             .expect("rules serialize")
             .into(),
     );
-    args.push("--".into());
-    args.extend(command.iter().cloned());
+    inner.push("--".into());
+    inner.extend(command.iter().cloned());
 
+    let Some(bwrap) = bwrap else {
+        let status = run_builtin(request, &args, &inner, policy.network);
+        drop(synthetic);
+        return status;
+    };
+    args.push("--".into());
+    args.extend(inner);
     let memfds: Vec<i32> = plan
         .empty_data_fds
         .iter()

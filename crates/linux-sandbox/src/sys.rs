@@ -153,8 +153,17 @@ struct MountAttr {
 
 const MOUNT_ATTR_RDONLY: u64 = 0x1;
 
+/// Makes the mount at `path` read-only (that mount only, not those below it).
+pub fn set_mount_read_only(path: &Path) -> io::Result<()> {
+    mount_setattr(path, true, false)
+}
+
 /// Makes every mount at and below `path` read-only (or writable again).
 pub fn set_tree_read_only(path: &Path, read_only: bool) -> io::Result<()> {
+    mount_setattr(path, read_only, true)
+}
+
+fn mount_setattr(path: &Path, read_only: bool, recursive: bool) -> io::Result<()> {
     let target = c_path(path)?;
     let attr = MountAttr {
         attr_set: if read_only { MOUNT_ATTR_RDONLY } else { 0 },
@@ -168,7 +177,11 @@ pub fn set_tree_read_only(path: &Path, read_only: bool) -> io::Result<()> {
             libc::SYS_mount_setattr,
             libc::AT_FDCWD,
             target.as_ptr(),
-            libc::AT_RECURSIVE as libc::c_uint,
+            if recursive {
+                libc::AT_RECURSIVE as libc::c_uint
+            } else {
+                0
+            },
             &attr as *const MountAttr,
             std::mem::size_of::<MountAttr>(),
         )
@@ -180,9 +193,81 @@ pub fn set_tree_read_only(path: &Path, read_only: bool) -> io::Result<()> {
     }
 }
 
+/// Bind-mounts the tree at `source` onto `dest`.
+pub fn bind_onto(source: &Path, dest: &Path) -> io::Result<()> {
+    mount(Some(source), dest, None, libc::MS_BIND | libc::MS_REC)
+}
+
 /// Bind-mounts the tree at `path` onto itself (so its flags can differ from its parent's).
 pub fn bind_tree(path: &Path) -> io::Result<()> {
     mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC)
+}
+
+/// Mounts an empty tmpfs at `target` whose root has mode `mode`.
+pub fn mount_tmpfs(target: &Path, mode: u32) -> io::Result<()> {
+    let target_c = c_path(target)?;
+    let data = CString::new(format!("mode={mode:o}")).expect("no NUL");
+    let fstype = CString::new("tmpfs").expect("no NUL");
+    // SAFETY: valid NUL-terminated strings; data is the tmpfs option string.
+    check(unsafe {
+        libc::mount(
+            fstype.as_ptr(),
+            target_c.as_ptr(),
+            fstype.as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            data.as_ptr().cast(),
+        )
+    })
+    .map(drop)
+}
+
+/// Mounts a new procfs at `target` (the caller must be in the pid namespace it should show).
+pub fn mount_proc(target: &Path) -> io::Result<()> {
+    mount(
+        Some(Path::new("proc")),
+        target,
+        Some("proc"),
+        libc::MS_NOSUID | libc::MS_NODEV | libc::MS_NOEXEC,
+    )
+}
+
+/// Mounts a private devpts instance at `target`.
+pub fn mount_devpts(target: &Path) -> io::Result<()> {
+    let target_c = c_path(target)?;
+    let fstype = CString::new("devpts").expect("no NUL");
+    let data = CString::new("newinstance,ptmxmode=0666,mode=620").expect("no NUL");
+    // SAFETY: valid NUL-terminated strings; data is the devpts option string.
+    check(unsafe {
+        libc::mount(
+            fstype.as_ptr(),
+            target_c.as_ptr(),
+            fstype.as_ptr(),
+            libc::MS_NOSUID | libc::MS_NOEXEC,
+            data.as_ptr().cast(),
+        )
+    })
+    .map(drop)
+}
+
+/// `pivot_root(new_root, put_old)`.
+pub fn pivot_root(new_root: &Path, put_old: &Path) -> io::Result<()> {
+    let new_root = c_path(new_root)?;
+    let put_old = c_path(put_old)?;
+    // SAFETY: valid NUL-terminated paths.
+    let result =
+        unsafe { libc::syscall(libc::SYS_pivot_root, new_root.as_ptr(), put_old.as_ptr()) };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Lazily detaches the mount at `path`.
+pub fn detach_mount(path: &Path) -> io::Result<()> {
+    let target = c_path(path)?;
+    // SAFETY: a valid NUL-terminated path.
+    check(unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) }).map(drop)
 }
 
 /// Drops every capability: the bounding set (so exec cannot regain any, even as root), the
@@ -286,6 +371,40 @@ where
     unsafe {
         command.pre_exec(setup);
     }
+}
+
+/// Forks; returns in the child. The parent waits for the child and then exits the way the
+/// child did (the same code, or the same signal), never returning. Used between unshare of a
+/// pid namespace and exec, so the command becomes pid 1 of the new namespace.
+pub fn fork_and_mirror_child() -> io::Result<()> {
+    // SAFETY: called in a single-threaded child between fork and exec; the parent branch only
+    // waits and exits.
+    let pid = check(unsafe { libc::fork() })?;
+    if pid == 0 {
+        return Ok(());
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: waiting for our own child.
+        let result = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if result == pid {
+            break;
+        }
+        if result == -1 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            // SAFETY: exiting without running destructors, as after fork.
+            unsafe { libc::_exit(125) };
+        }
+    }
+    if libc::WIFSIGNALED(status) {
+        let signal = libc::WTERMSIG(status);
+        // SAFETY: restore the default action and re-raise, so our parent sees the same death.
+        unsafe {
+            libc::signal(signal, libc::SIG_DFL);
+            libc::kill(libc::getpid(), signal);
+        }
+    }
+    // SAFETY: as above.
+    unsafe { libc::_exit(libc::WEXITSTATUS(status)) }
 }
 
 /// Kills this process with `signal` (default action), so a parent sees the same death.

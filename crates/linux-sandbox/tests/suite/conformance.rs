@@ -32,6 +32,7 @@ pub(super) enum User {
 pub(super) enum Route {
     Auto,
     Bubblewrap,
+    Builtin,
     NoNamespaces,
 }
 
@@ -382,6 +383,9 @@ pub(super) fn check_selection(
         Route::Bubblewrap => {
             command.env(codex_linux_sandbox::FORCE_ENV, "bubblewrap");
         }
+        Route::Builtin => {
+            command.env(codex_linux_sandbox::FORCE_ENV, "builtin");
+        }
         Route::NoNamespaces => {
             command.env(codex_linux_sandbox::FORCE_ENV, "no-namespaces");
         }
@@ -480,11 +484,17 @@ fn run_matrix(user: User) {
     }
     let mut problems = Vec::new();
     for name in ["read-only", "workspace-write", "workspace-write+network"] {
-        for route in [Route::Auto, Route::Bubblewrap, Route::NoNamespaces] {
+        for route in [
+            Route::Auto,
+            Route::Bubblewrap,
+            Route::Builtin,
+            Route::NoNamespaces,
+        ] {
             problems.extend(check(user, route, name, scenarios));
         }
     }
     problems.extend(check(user, Route::Auto, "split", scenarios));
+    problems.extend(check(user, Route::Builtin, "split", scenarios));
     assert!(
         problems.is_empty(),
         "{} mismatches:\n{}",

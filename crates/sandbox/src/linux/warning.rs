@@ -27,17 +27,17 @@ pub fn startup_warning(route: LinuxRoute, facts: &HostFacts) -> Option<String> {
     let mut parts = Vec::new();
     if let Err(reason) = &facts.bubblewrap {
         parts.push(format!(
-            "{reason}. Until then, policies with carve-outs (a read-only or denied path under a writable one) cannot run."
+            "{reason}. Until then, policies with carve-outs (a read-only or denied path under a writable one) run under Codex's built-in namespace sandbox, which enforces the same plan."
         ));
     }
     if !facts.user_namespaces {
         parts.push(format!(
-            "User namespaces are blocked on this host (Ubuntu 24.04's AppArmor restriction, a container's seccomp profile, or kernel.unprivileged_userns_clone=0), so bubblewrap cannot start and the Landlock route runs with limits: {PER_ENTRY_LIMIT}. To lift them, allow user namespaces (on Ubuntu: an AppArmor profile for bwrap, or sysctl kernel.apparmor_restrict_unprivileged_userns=0)."
+            "User namespaces are blocked on this host (Ubuntu 24.04's AppArmor restriction, a container's seccomp profile, or kernel.unprivileged_userns_clone=0), so policies with carve-outs cannot run at all and the others run with limits: {PER_ENTRY_LIMIT}. To lift them, allow user namespaces (on Ubuntu: an AppArmor profile for bwrap, or sysctl kernel.apparmor_restrict_unprivileged_userns=0)."
         ));
     }
     if facts.landlock_abi < MIN_LANDLOCK_ABI {
         parts.push(format!(
-            "Landlock ABI {} is too old (need {MIN_LANDLOCK_ABI}, Linux 6.2+), so every sandboxed command needs bubblewrap.",
+            "Landlock ABI {} is too old (need {MIN_LANDLOCK_ABI}, Linux 6.2+), so every sandboxed command runs in a namespace view (bubblewrap or the built-in executor) without Landlock as a second layer.",
             facts.landlock_abi
         ));
     }
