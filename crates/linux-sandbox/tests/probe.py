@@ -65,6 +65,13 @@ def run(op):
         syscall_result(libc.ptrace(16, op["pid"], None, None))  # PTRACE_ATTACH
     elif kind == "mount":
         syscall_result(libc.mount(b"none", path.encode(), b"tmpfs", 0, None))
+    elif kind == "escape":
+        # New user + mount namespaces, then try to make a read-only path writable again and
+        # write through it.
+        syscall_result(libc.unshare(0x10000000 | 0x00020000))
+        syscall_result(libc.mount(None, path.encode(), None, 32 | 4096, None))
+        with open(path, "ab"):
+            pass
     elif kind == "fd":
         os.fstat(op["fd"])
     elif kind == "nnp":

@@ -22,6 +22,9 @@ use std::process::Command;
 pub(super) const PYTHON: &str = "/usr/bin/python3";
 const NOBODY: u32 = 65534;
 
+/// Makes names under the shared `/tmp` unique per probe run.
+static COUNTER: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub(super) enum User {
     Root,
@@ -262,6 +265,13 @@ fn fs_ops(tree: &Tree) -> Vec<FsOp> {
     for name in [".codex", ".agents"] {
         ops.push(create("mkdir", ws.join(name)));
     }
+    // /tmp as the policy says.
+    let tmp = PathBuf::from(format!(
+        "/tmp/codex-conformance-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
+    ops.push(create("create", tmp));
     ops.push(FsOp {
         json: serde_json::json!({"op": "write", "path": ws.join("link-out")}),
         needs: vec![(root.join("outside/file.txt"), FileSystemAccess::Write)],
@@ -289,6 +299,24 @@ fn fs_ops(tree: &Tree) -> Vec<FsOp> {
         });
     }
     ops
+}
+
+/// Escapes by new namespaces and remounting: they must fail wherever writing is denied (run
+/// last, since a successful `unshare` changes the probe process).
+fn escape_ops(tree: &Tree) -> Vec<(PathBuf, serde_json::Value)> {
+    [
+        tree.ws().join(".git/config"),
+        tree.ws().join("notes.txt"),
+        tree.root.join("outside/file.txt"),
+    ]
+    .into_iter()
+    .map(|target| {
+        (
+            target.clone(),
+            serde_json::json!({"op": "escape", "path": target}),
+        )
+    })
+    .collect()
 }
 
 fn allowed(policy: &ResolvedPolicy, needs: &[(PathBuf, FileSystemAccess)]) -> bool {
@@ -334,6 +362,11 @@ pub(super) fn check_selection(
         }
     });
     let mut victim = Command::new("sleep").arg("20").spawn().unwrap();
+    let shm = PathBuf::from(format!(
+        "/dev/shm/codex-conformance-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    ));
     let mut ops: Vec<serde_json::Value> = fs.iter().map(|o| o.json.clone()).collect();
     let kernel_ops = [
         ("tcp", serde_json::json!({"op": "tcp", "port": port})),
@@ -352,8 +385,14 @@ pub(super) fn check_selection(
         ),
         ("inherited fd 7", serde_json::json!({"op": "fd", "fd": 7})),
         ("no_new_privs", serde_json::json!({"op": "nnp"})),
+        (
+            "/dev/shm",
+            serde_json::json!({"op": "create", "path": shm.clone()}),
+        ),
     ];
     ops.extend(kernel_ops.iter().map(|(_, op)| op.clone()));
+    let escapes = escape_ops(tree);
+    ops.extend(escapes.iter().map(|(_, op)| op.clone()));
     let request = codex_linux_sandbox::SandboxRequest {
         policy_cwd: tree.ws(),
         command_cwd: tree.ws(),
@@ -455,7 +494,26 @@ pub(super) fn check_selection(
         }
     }
     let network = policy.network == NetworkSandboxPolicy::Enabled;
+    let escape_results = &results[fs.len() + kernel_ops.len()..];
+    for ((target, op), result) in escapes.iter().zip(escape_results) {
+        if result == "ok" && policy.decide(target).access != FileSystemAccess::Write {
+            problems.push(format!(
+                "{label}: {op} escaped: a denied path became writable"
+            ));
+        }
+    }
     for ((what, _), result) in kernel_ops.iter().zip(&results[fs.len()..]) {
+        if *what == "/dev/shm" {
+            // A private /dev (namespace routes) or read-only (Landlock route): either way
+            // nothing reaches the host's /dev/shm.
+            if shm.exists() {
+                let _ = fs::remove_file(&shm);
+                problems.push(format!(
+                    "{label}: a file created in /dev/shm reached the host"
+                ));
+            }
+            continue;
+        }
         let expected_ok = match *what {
             "tcp" | "udp" => network,
             "unix" | "no_new_privs" => true,
