@@ -369,15 +369,12 @@ fn run_bubblewrap(
     status
 }
 
-/// Landlock as a second layer inside bubblewrap: read `/`, write the writable rules and the
-/// private `/dev`. Empty (no second layer) when the policy does not read all of `/` or the
-/// kernel's Landlock cannot enforce it.
+/// Landlock as a second layer inside the namespace view: read `/`, write only the writable
+/// rules and the private `/dev`. Empty (no second layer) when the policy does not read `/` or
+/// the kernel's Landlock cannot enforce it.
 fn inner_landlock_rules(policy: &ResolvedPolicy, abi: u8) -> Vec<LandlockRule> {
-    let reads_root = policy.decide(Path::new("/")).access != FileSystemAccess::None
-        && policy
-            .rules()
-            .iter()
-            .all(|r| r.access != FileSystemAccess::None);
+    // Denied paths are masked by the mounts; this layer bounds writes.
+    let reads_root = policy.decide(Path::new("/")).access != FileSystemAccess::None;
     if abi < MIN_ABI || !reads_root || policy.rules().is_empty() {
         return Vec::new();
     }
