@@ -1,27 +1,9 @@
 use super::*;
 use crate::probe::FakeFs;
 use crate::resolve::{GitMode, resolve};
+use crate::test_support::entry;
 use codex_protocol::FileSystemAccess::{None as Deny, Read, Write};
-use codex_protocol::{
-    FileSystemPath, FileSystemSandboxEntry, FileSystemSandboxPolicy, KnownSpecialPath,
-    MissingPathBehavior, SpecialPath,
-};
-
-fn entry(path: &str, access: FileSystemAccess) -> FileSystemSandboxEntry {
-    let path = match path {
-        ":root" => FileSystemPath::Special {
-            value: SpecialPath::Known(KnownSpecialPath::Root),
-        },
-        p => FileSystemPath::Path {
-            path: PathBuf::from(p),
-        },
-    };
-    FileSystemSandboxEntry {
-        path,
-        access,
-        missing_path_behavior: MissingPathBehavior::Enforce,
-    }
-}
+use codex_protocol::{FileSystemSandboxEntry, FileSystemSandboxPolicy};
 
 fn env() -> HostEnv {
     HostEnv {

@@ -22,6 +22,8 @@ pub mod linux;
 pub mod probe;
 pub mod resolve;
 pub mod seatbelt;
+#[cfg(test)]
+mod test_support;
 pub mod windows;
 
 pub use decision::Decision;

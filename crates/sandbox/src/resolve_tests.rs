@@ -1,25 +1,7 @@
 use super::*;
 use crate::probe::FakeFs;
+use crate::test_support::entry;
 use codex_protocol::FileSystemAccess::{None as Deny, Read, Write};
-
-fn entry(path: &str, access: FileSystemAccess) -> FileSystemSandboxEntry {
-    let path = match path {
-        ":root" => FileSystemPath::Special {
-            value: SpecialPath::Known(KnownSpecialPath::Root),
-        },
-        ":cwd" => FileSystemPath::Special {
-            value: SpecialPath::Known(KnownSpecialPath::CurrentWorkingDirectory { subpath: None }),
-        },
-        p => FileSystemPath::Path {
-            path: PathBuf::from(p),
-        },
-    };
-    FileSystemSandboxEntry {
-        path,
-        access,
-        missing_path_behavior: MissingPathBehavior::Enforce,
-    }
-}
 
 fn env() -> HostEnv {
     HostEnv {

@@ -1,26 +1,8 @@
 use super::*;
 use crate::probe::FakeFs;
 use crate::resolve::{HostEnv, ResolveOptions, resolve, resolve_legacy};
-use codex_protocol::{
-    FileSystemPath, FileSystemSandboxEntry, FileSystemSandboxPolicy, KnownSpecialPath,
-    MissingPathBehavior, SandboxPolicy, SpecialPath,
-};
-
-fn entry(path: &str, access: FileSystemAccess) -> FileSystemSandboxEntry {
-    let path = match path {
-        ":root" => FileSystemPath::Special {
-            value: SpecialPath::Known(KnownSpecialPath::Root),
-        },
-        p => FileSystemPath::Path {
-            path: PathBuf::from(p),
-        },
-    };
-    FileSystemSandboxEntry {
-        path,
-        access,
-        missing_path_behavior: MissingPathBehavior::Enforce,
-    }
-}
+use crate::test_support::entry;
+use codex_protocol::{FileSystemSandboxPolicy, SandboxPolicy};
 
 fn env() -> HostEnv {
     HostEnv {
