@@ -167,6 +167,11 @@ pub fn find(untrusted: &[PathBuf]) -> Result<Bwrap, BwrapProblem> {
             .filter_map(|c| probe(&c).map(|result| (c, result)))
             .collect()
     });
+    choose(probed, untrusted)
+}
+
+/// The first usable candidate outside every untrusted root, else the first problem seen.
+fn choose(probed: &Probed, untrusted: &[PathBuf]) -> Result<Bwrap, BwrapProblem> {
     let mut first_problem = None;
     for (path, result) in probed {
         if untrusted.iter().any(|root| path.starts_with(root)) {
@@ -180,4 +185,56 @@ pub fn find(untrusted: &[PathBuf]) -> Result<Bwrap, BwrapProblem> {
         }
     }
     Err(first_problem.unwrap_or(BwrapProblem::Missing))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn usable(path: &str) -> (PathBuf, Result<Bwrap, BwrapProblem>) {
+        let path = PathBuf::from(path);
+        (
+            path.clone(),
+            Ok(Bwrap {
+                path,
+                version: "bubblewrap 0.8.0".into(),
+            }),
+        )
+    }
+
+    #[test]
+    fn a_bwrap_inside_a_writable_root_is_never_used() {
+        let probed = vec![usable("/ws/bin/bwrap"), usable("/usr/bin/bwrap")];
+        let chosen = choose(&probed, &[PathBuf::from("/ws")]).unwrap();
+        assert_eq!(chosen.path, PathBuf::from("/usr/bin/bwrap"));
+        assert_eq!(
+            choose(&probed[..1].to_vec(), &[PathBuf::from("/ws")]),
+            Err(BwrapProblem::Missing)
+        );
+    }
+
+    #[test]
+    fn a_too_old_bwrap_is_reported_when_nothing_better_exists() {
+        let old = (
+            PathBuf::from("/usr/bin/bwrap"),
+            Err(BwrapProblem::TooOld {
+                path: PathBuf::from("/usr/bin/bwrap"),
+                version: "bubblewrap 0.4.0".into(),
+                flag: "--perms",
+            }),
+        );
+        let error = choose(&vec![old.clone()], &[]).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("lacks --perms; install bubblewrap 0.5 or newer"),
+            "{error}"
+        );
+        assert_eq!(
+            choose(&vec![old, usable("/opt/bin/bwrap")], &[])
+                .unwrap()
+                .path,
+            PathBuf::from("/opt/bin/bwrap")
+        );
+    }
 }
