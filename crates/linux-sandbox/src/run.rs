@@ -156,12 +156,33 @@ fn wait(mut command: Command, program: &OsString) -> Result<ExitStatus, SandboxE
     })
 }
 
+/// Whether this process may become the command itself (exec in place, no extra process):
+/// nothing needs cleaning up afterwards, and it is not a process-group leader (which could
+/// not start a new session).
+fn can_exec_in_place(nothing_to_clean_up: bool) -> bool {
+    nothing_to_clean_up && !sys::is_process_group_leader()
+}
+
+/// Replaces this process with `command` (its setup closures run first). Returns only on
+/// failure. Warnings are printed first, since nothing runs after.
+fn exec_in_place(mut command: Command, program: &OsString, warnings: &[String]) -> SandboxError {
+    for warning in warnings {
+        eprintln!("codex-linux-sandbox: warning: {warning}");
+    }
+    let source = std::os::unix::process::CommandExt::exec(&mut command);
+    SandboxError::Spawn {
+        program: program.to_string_lossy().into_owned(),
+        source,
+    }
+}
+
 /// The built-in executor: the plan applied by this process's own child in new namespaces.
 fn run_builtin(
     request: &SandboxRequest,
     plan_args: &[OsString],
     inner: &[OsString],
     network: NetworkSandboxPolicy,
+    in_place: bool,
 ) -> Result<ExitStatus, SandboxError> {
     let plan: Vec<String> = plan_args
         .iter()
@@ -186,6 +207,11 @@ fn run_builtin(
         crate::builtin::enter(&plan)?;
         sys::close_descriptors_above_stderr(&[])
     });
+    if in_place {
+        return Err(SandboxError::Builtin(
+            std::os::unix::process::CommandExt::exec(&mut child),
+        ));
+    }
     child.status().map_err(SandboxError::Builtin)
 }
 
@@ -195,6 +221,9 @@ fn run_unsandboxed(
 ) -> Result<ExitStatus, SandboxError> {
     let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
     sys::before_exec(&mut child, || sys::close_descriptors_above_stderr(&[]));
+    if can_exec_in_place(true) {
+        return Err(exec_in_place(child, &command[0], &[]));
+    }
     wait(child, &command[0])
 }
 
@@ -285,6 +314,9 @@ fn run_landlock(
         seccomp_apply::install(&seccomp).map_err(io::Error::other)?;
         Ok(())
     });
+    if can_exec_in_place(synthetic.0.is_empty()) {
+        return Err(exec_in_place(child, &command[0], warnings));
+    }
     let status = wait(child, &command[0]);
     drop(synthetic);
     status
@@ -337,8 +369,9 @@ fn run_bubblewrap(
     inner.push("--".into());
     inner.extend(command.iter().cloned());
 
+    let in_place = can_exec_in_place(synthetic.0.is_empty());
     let Some(bwrap) = bwrap else {
-        let status = run_builtin(request, &args, &inner, policy.network);
+        let status = run_builtin(request, &args, &inner, policy.network, in_place);
         drop(synthetic);
         return status;
     };
@@ -364,7 +397,11 @@ fn run_bubblewrap(
         }
         sys::close_descriptors_above_stderr(&targets)
     });
-    let status = wait(child, &bwrap.path.clone().into_os_string());
+    let program = bwrap.path.clone().into_os_string();
+    if in_place {
+        return Err(exec_in_place(child, &program, &[]));
+    }
+    let status = wait(child, &program);
     drop(synthetic);
     status
 }

@@ -98,6 +98,12 @@ pub fn map_ids_to_themselves(uid: u32, gid: u32) -> io::Result<()> {
     std::fs::write("/proc/self/gid_map", format!("{gid} {gid} 1\n"))
 }
 
+/// Whether this process leads its process group (then `setsid` would fail in it).
+pub fn is_process_group_leader() -> bool {
+    // SAFETY: getpid/getpgrp cannot fail.
+    unsafe { libc::getpgrp() == libc::getpid() }
+}
+
 /// The real uid and gid.
 pub fn ids() -> (u32, u32) {
     // SAFETY: getuid/getgid cannot fail.
