@@ -1,0 +1,5 @@
+//! Test modules of the one test binary of this crate.
+
+mod manager;
+mod processes;
+mod token_server;
