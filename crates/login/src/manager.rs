@@ -302,6 +302,26 @@ impl AuthManager {
         Ok(())
     }
 
+    /// Signs out: revokes the refresh token (best effort; `revoke_url` is the endpoint) and
+    /// deletes the stored credentials. Returns whether there were any, and the revocation
+    /// problem if it failed.
+    pub async fn logout_and_revoke(
+        &self,
+        revoke_url: &str,
+    ) -> Result<(bool, Option<String>), StorageError> {
+        self.reload()?;
+        let refresh_token = self
+            .snapshot()
+            .and_then(|s| s.auth.tokens.as_ref().map(|t| t.refresh_token.clone()));
+        let problem = match refresh_token {
+            Some(token) => refresh::revoke(&self.client, revoke_url, &token)
+                .await
+                .err(),
+            None => None,
+        };
+        Ok((self.logout()?, problem))
+    }
+
     /// Deletes the stored credentials; `false` when there were none.
     pub fn logout(&self) -> Result<bool, StorageError> {
         let removed = storage::delete(&self.codex_home)?;

@@ -95,6 +95,7 @@ pub fn classify(status: u16, body: &str) -> RefreshError {
         json.as_ref()
             .and_then(|v| v.get("code")?.as_str().map(str::to_string))
     });
+    let code = code.map(|c| c.to_ascii_lowercase());
     match code.as_deref() {
         Some("refresh_token_expired") => return RefreshError::Permanent(PermanentReason::Expired),
         Some("refresh_token_reused") => return RefreshError::Permanent(PermanentReason::Reused),
@@ -119,6 +120,39 @@ pub fn http_client() -> reqwest::Client {
         .timeout(Duration::from_secs(30))
         .build()
         .expect("the TLS backend initialises")
+}
+
+/// The revocation endpoint.
+pub const DEFAULT_REVOKE_URL: &str = "https://auth.openai.com/oauth/revoke";
+/// Overrides [`DEFAULT_REVOKE_URL`].
+pub const REVOKE_URL_ENV: &str = "CODEX_REVOKE_TOKEN_URL_OVERRIDE";
+
+/// The revocation endpoint to use (the override, or the default).
+pub fn revoke_url() -> String {
+    std::env::var(REVOKE_URL_ENV).unwrap_or_else(|_| DEFAULT_REVOKE_URL.to_string())
+}
+
+/// Revokes a refresh token (best effort: sign-out goes on whatever the answer).
+pub async fn revoke(
+    client: &reqwest::Client,
+    url: &str,
+    refresh_token: &str,
+) -> Result<(), String> {
+    let response = client
+        .post(url)
+        .json(&serde_json::json!({
+            "token": refresh_token,
+            "token_type_hint": "refresh_token",
+            "client_id": CLIENT_ID,
+        }))
+        .send()
+        .await
+        .map_err(|e| format!("network: {e}"))?;
+    if response.status().is_success() {
+        Ok(())
+    } else {
+        Err(format!("HTTP {}", response.status().as_u16()))
+    }
 }
 
 /// The token endpoint to use (the override, or the default).

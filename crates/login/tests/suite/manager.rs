@@ -1,30 +1,10 @@
 //! AuthManager against a real token server: no storm after a permanent failure, a new attempt
 //! after auth.json changes, retries after transient failures, single flight in one process.
 
-use super::token_server::{Script, TokenServer, access_token};
-use codex_login::storage::{self, AuthDotJson, AuthMode, TokenData};
+use codex_login::storage::{self, AuthMode};
 use codex_login::{AuthManager, RefreshWhen};
-use std::path::Path;
+use codex_test_support::{Script, TokenServer, write_stale_auth};
 use std::sync::Arc;
-
-/// Signed-in ChatGPT credentials whose access token expired a minute ago.
-pub fn write_stale_auth(home: &Path, refresh_token: &str) {
-    let auth = AuthDotJson {
-        auth_mode: Some(AuthMode::Chatgpt),
-        tokens: Some(TokenData {
-            id_token: codex_login::jwt::unsigned_jwt(
-                &serde_json::json!({"email": "me@example.com"}),
-            ),
-            access_token: access_token(-60, "old"),
-            refresh_token: refresh_token.to_string(),
-            account_id: Some("acc-1".into()),
-            extra: Default::default(),
-        }),
-        last_refresh: Some(chrono::Utc::now() - chrono::Duration::days(1)),
-        ..Default::default()
-    };
-    storage::write(home, &auth).unwrap();
-}
 
 fn runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()

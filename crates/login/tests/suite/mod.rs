@@ -2,4 +2,3 @@
 
 mod manager;
 mod processes;
-mod token_server;

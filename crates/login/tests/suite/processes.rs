@@ -2,10 +2,9 @@
 //! re-runs itself as the child process (`child_process_entry`, selected by an environment
 //! variable; on its own it does nothing).
 
-use super::manager::write_stale_auth;
-use super::token_server::{Script, TokenServer};
 use codex_login::storage::{self, AuthDotJson};
 use codex_login::{AuthManager, RefreshWhen};
+use codex_test_support::{Script, TokenServer, write_stale_auth};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;

@@ -1,5 +1,6 @@
 //! A token endpoint on 127.0.0.1 that counts requests and answers as scripted: fixed answers,
-//! or rotating refresh tokens that reject reuse (as the real issuer does).
+//! or rotating refresh tokens that reject reuse (as the real issuer does). Requests to a path
+//! ending in `/revoke` are counted apart and answered `{}`.
 
 use serde_json::{Value, json};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -22,6 +23,9 @@ pub struct TokenServer {
     pub url: String,
     pub requests: Arc<AtomicUsize>,
     pub reused: Arc<AtomicUsize>,
+    pub revoked: Arc<AtomicUsize>,
+    /// The URL of the revocation endpoint.
+    pub revoke_url: String,
 }
 
 /// An access token whose `exp` is `seconds` from now.
@@ -34,6 +38,9 @@ impl TokenServer {
     pub fn start(script: Script) -> TokenServer {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/oauth/token", listener.local_addr().unwrap());
+        let revoke_url = format!("http://{}/oauth/revoke", listener.local_addr().unwrap());
+        let revoked = Arc::new(AtomicUsize::new(0));
+        let revokes = revoked.clone();
         let requests = Arc::new(AtomicUsize::new(0));
         let reused = Arc::new(AtomicUsize::new(0));
         let script = Arc::new(Mutex::new(script));
@@ -43,9 +50,17 @@ impl TokenServer {
             for stream in listener.incoming() {
                 let Ok(mut stream) = stream else { continue };
                 let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
-                let Some(body) = read_request(&mut stream) else {
+                let Some((path, body)) = read_request(&mut stream) else {
                     continue;
                 };
+                if path.ends_with("/revoke") {
+                    revokes.fetch_add(1, Ordering::SeqCst);
+                    let _ = write!(
+                        stream,
+                        "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}"
+                    );
+                    continue;
+                }
                 count.fetch_add(1, Ordering::SeqCst);
                 let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                 let (status, answer) = match answers.lock().unwrap().clone() {
@@ -84,6 +99,8 @@ impl TokenServer {
             url,
             requests,
             reused,
+            revoked,
+            revoke_url,
         }
     }
 
@@ -92,8 +109,12 @@ impl TokenServer {
     }
 }
 
-fn read_request(stream: &mut std::net::TcpStream) -> Option<Vec<u8>> {
+/// Reads one request: its path and body.
+fn read_request(stream: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
+    let mut request_line = String::new();
+    reader.read_line(&mut request_line).ok()?;
+    let path = request_line.split_whitespace().nth(1)?.to_string();
     let mut length = 0usize;
     loop {
         let mut line = String::new();
@@ -112,5 +133,5 @@ fn read_request(stream: &mut std::net::TcpStream) -> Option<Vec<u8>> {
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some(body)
+    Some((path, body))
 }
