@@ -24,6 +24,12 @@ enum Command {
     /// Inspect the sandbox: which policy applies, what it allows where, and how it is enforced.
     #[command(subcommand)]
     Sandbox(crate::sandbox_cmd::SandboxCommand),
+    /// Sign in: `--with-api-key` (key on stdin), or `status`.
+    Login(crate::login_cmd::LoginArgs),
+    /// Sign out: revoke the refresh token and delete the stored credentials.
+    Logout,
+    /// JSON-RPC over stdio for IDE clients.
+    AppServer,
     /// Debugging tools (`codex debug landlock -- CMD` is `codex sandbox linux -- CMD`).
     #[command(subcommand)]
     Debug(DebugCommand),
@@ -89,6 +95,9 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             )
         }
         Some(Command::Sandbox(command)) => crate::sandbox_cmd::run(command),
+        Some(Command::Login(args)) => crate::login_cmd::login(args),
+        Some(Command::Logout) => crate::login_cmd::logout(),
+        Some(Command::AppServer) => crate::login_cmd::app_server(),
         Some(Command::Debug(DebugCommand::Landlock { policy, command })) => {
             crate::sandbox_cmd::run(crate::sandbox_cmd::SandboxCommand::Linux { policy, command })
         }

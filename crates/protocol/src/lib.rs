@@ -3,6 +3,7 @@
 //! Plain serde data with no I/O and no async, so every crate can depend on it. Wire spellings
 //! follow the protocol Codex clients already speak (`snake_case` tags, `type` discriminators).
 
+pub mod app_server;
 mod file_change;
 mod sandbox;
 

@@ -1,5 +1,6 @@
 //! Test modules of the one test binary of this crate.
 
+mod app_server;
 mod apply_patch;
 mod cli;
 mod sandbox;
