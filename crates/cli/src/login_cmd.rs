@@ -4,12 +4,16 @@ use clap::{Args, Subcommand};
 use codex_login::{AuthManager, AuthMode};
 use std::io::Read;
 
+/// Without options: sign in with ChatGPT in the browser (a callback server on 127.0.0.1:1455).
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true, arg_required_else_help = true)]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct LoginArgs {
     /// Read an API key from stdin and store it.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "device_auth")]
     with_api_key: bool,
+    /// Sign in with ChatGPT using a device code (for machines without a browser).
+    #[arg(long)]
+    device_auth: bool,
     #[command(subcommand)]
     action: Option<LoginAction>,
 }
@@ -35,10 +39,11 @@ fn manager() -> Result<AuthManager, String> {
 
 /// `codex login …`.
 pub fn login(args: LoginArgs) -> i32 {
-    let result = match (args.with_api_key, args.action) {
-        (true, _) => login_with_api_key(),
-        (false, Some(LoginAction::Status)) => return status(),
-        (false, None) => Err("choose --with-api-key or `status`".to_string()),
+    let result = match (args.with_api_key, args.device_auth, args.action) {
+        (_, _, Some(LoginAction::Status)) => return status(),
+        (true, _, None) => login_with_api_key(),
+        (false, true, None) => runtime().block_on(login_with_device_code()),
+        (false, false, None) => runtime().block_on(login_with_browser()),
     };
     match result {
         Ok(message) => {
@@ -68,6 +73,70 @@ fn login_with_api_key() -> Result<String, String> {
         .login_with_api_key(key)
         .map_err(|e| e.to_string())?;
     Ok("Signed in with an API key.".into())
+}
+
+fn signed_in_message(auth: &codex_login::AuthDotJson) -> String {
+    let info = auth
+        .tokens
+        .as_ref()
+        .map(|t| codex_login::jwt::id_token_info(&t.id_token))
+        .unwrap_or_default();
+    format!(
+        "Signed in with ChatGPT as {}.",
+        info.email.unwrap_or_else(|| "an unknown account".into())
+    )
+}
+
+fn home() -> Result<std::path::PathBuf, String> {
+    codex_login::codex_home()
+        .ok_or_else(|| "cannot find the Codex home: set CODEX_HOME or HOME".to_string())
+}
+
+async fn login_with_browser() -> Result<String, String> {
+    use std::io::{IsTerminal, Write};
+    let home = home()?;
+    let issuer = codex_login::signin::issuer();
+    let flow = codex_login::signin::BrowserSignIn::start(&issuer, "codex_cli_rs")
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Open this URL in your browser to sign in:\n  {}",
+        flow.auth_url
+    );
+    let _ = std::io::stdout().flush();
+    if std::io::stdout().is_terminal() {
+        // Best effort; the URL above works whatever happens here.
+        let opener = if cfg!(target_os = "macos") {
+            "open"
+        } else {
+            "xdg-open"
+        };
+        let _ = std::process::Command::new(opener)
+            .arg(&flow.auth_url)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn();
+    }
+    let auth = flow.finish(&home).await.map_err(|e| e.to_string())?;
+    Ok(signed_in_message(&auth))
+}
+
+async fn login_with_device_code() -> Result<String, String> {
+    use std::io::Write;
+    let home = home()?;
+    let issuer = codex_login::signin::issuer();
+    let code = codex_login::signin::request_device_code(&issuer)
+        .await
+        .map_err(|e| e.to_string())?;
+    println!(
+        "Open {} and enter this code: {}",
+        code.verification_url, code.user_code
+    );
+    let _ = std::io::stdout().flush();
+    let auth = codex_login::signin::finish_device_code(&issuer, &code, &home)
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(signed_in_message(&auth))
 }
 
 fn status() -> i32 {

@@ -10,6 +10,7 @@
 pub mod jwt;
 pub mod manager;
 pub mod refresh;
+pub mod signin;
 pub mod storage;
 
 pub use manager::{AuthError, AuthManager, AuthStatus, RefreshWhen, Snapshot};

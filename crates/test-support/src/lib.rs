@@ -1,8 +1,10 @@
 //! Helpers for end-to-end tests: servers on 127.0.0.1 that count and check what they receive,
 //! and fixtures of credentials.
 
+pub mod issuer;
 pub mod token_server;
 
+pub use issuer::IssuerServer;
 pub use token_server::{Script, TokenServer, access_token};
 
 use codex_login::storage::{self, AuthDotJson, AuthMode, TokenData};

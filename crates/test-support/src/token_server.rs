@@ -110,7 +110,7 @@ impl TokenServer {
 }
 
 /// Reads one request: its path and body.
-fn read_request(stream: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
+pub(crate) fn read_request(stream: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
     let mut reader = BufReader::new(stream.try_clone().ok()?);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;

@@ -329,3 +329,178 @@ fn login_status_and_logout_from_the_command_line() {
     assert_eq!(text(&logout.stdout), "Signed out.\n");
     assert_eq!(cli(&["login", "status"], b"").status.code(), Some(1));
 }
+
+/// A `codex login …` process whose stdout is read line by line.
+fn spawn_login(home: &Path, issuer: &str, args: &[&str]) -> (Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(codex())
+        .arg("login")
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("CODEX_HOME", home)
+        .env("CODEX_LOGIN_ISSUER", issuer)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    (child, lines)
+}
+
+/// A plain HTTP GET to 127.0.0.1; returns the status line and body.
+fn http_get(url: &str) -> String {
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut stream = std::net::TcpStream::connect(host).unwrap();
+    write!(
+        stream,
+        "GET /{path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    std::io::Read::read_to_string(&mut stream, &mut response).unwrap();
+    response
+}
+
+fn query_param(url: &str, name: &str) -> String {
+    let query = url.split_once('?').unwrap().1;
+    url_decode(
+        query
+            .split('&')
+            .find_map(|p| p.strip_prefix(&format!("{name}=")))
+            .unwrap(),
+    )
+}
+
+fn url_decode(text: &str) -> String {
+    let mut out = Vec::new();
+    let bytes = text.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            out.push(u8::from_str_radix(&text[i + 1..i + 3], 16).unwrap());
+            i += 3;
+        } else {
+            out.push(if bytes[i] == b'+' { b' ' } else { bytes[i] });
+            i += 1;
+        }
+    }
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn browser_sign_in_with_pkce() {
+    use base64::Engine;
+    use sha2::Digest;
+    let issuer = codex_test_support::IssuerServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let (child, lines) = spawn_login(home.path(), &issuer.url, &[]);
+    let auth_url = lines
+        .iter()
+        .find_map(|l| l.trim().starts_with("http").then(|| l.trim().to_string()))
+        .expect("the sign-in URL is printed");
+    assert!(
+        auth_url.starts_with(&format!("{}/oauth/authorize?", issuer.url)),
+        "{auth_url}"
+    );
+    let redirect = query_param(&auth_url, "redirect_uri");
+    let state = query_param(&auth_url, "state");
+    assert!(
+        redirect.starts_with("http://127.0.0.1:") && redirect.ends_with("/auth/callback"),
+        "{redirect}"
+    );
+    assert_eq!(query_param(&auth_url, "code_challenge_method"), "S256");
+
+    let forged = http_get(&format!("{redirect}?code=good-code&state=forged"));
+    assert!(
+        forged.starts_with("HTTP/1.1 400") && forged.contains("State mismatch"),
+        "{forged}"
+    );
+    let ok = http_get(&format!("{redirect}?code=good-code&state={state}"));
+    assert!(ok.starts_with("HTTP/1.1 200"), "{ok}");
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        lines.iter().last().as_deref(),
+        Some("Signed in with ChatGPT as me@example.com.")
+    );
+
+    let verifier = issuer
+        .verifier
+        .lock()
+        .unwrap()
+        .clone()
+        .expect("the code was exchanged");
+    let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(sha2::Sha256::digest(verifier.as_bytes()));
+    assert_eq!(
+        challenge,
+        query_param(&auth_url, "code_challenge"),
+        "the verifier matches the challenge"
+    );
+    let saved: Value =
+        serde_json::from_slice(&std::fs::read(storage::auth_file(home.path())).unwrap()).unwrap();
+    assert_eq!(saved["auth_mode"], "chatgpt");
+    assert_eq!(saved["OPENAI_API_KEY"], "sk-exchanged");
+    assert_eq!(saved["tokens"]["refresh_token"], "rt-issued");
+    assert_eq!(saved["tokens"]["account_id"], "acc-7");
+}
+
+#[test]
+fn browser_sign_in_can_be_cancelled() {
+    let issuer = codex_test_support::IssuerServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let (child, lines) = spawn_login(home.path(), &issuer.url, &[]);
+    let auth_url = lines
+        .iter()
+        .find_map(|l| l.trim().starts_with("http").then(|| l.trim().to_string()))
+        .unwrap();
+    let redirect = query_param(&auth_url, "redirect_uri");
+    let cancel = redirect.replace("/auth/callback", "/cancel");
+    assert!(http_get(&cancel).starts_with("HTTP/1.1 200"));
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).contains("cancelled"),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(!storage::auth_file(home.path()).exists());
+}
+
+#[test]
+fn device_code_sign_in() {
+    let issuer = codex_test_support::IssuerServer::start();
+    let home = tempfile::tempdir().unwrap();
+    let (child, lines) = spawn_login(home.path(), &issuer.url, &["--device-auth"]);
+    let first = lines.recv_timeout(Duration::from_secs(30)).unwrap();
+    assert_eq!(
+        first,
+        format!(
+            "Open {}/codex/device and enter this code: ABCD-1234",
+            issuer.url
+        )
+    );
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(
+        issuer.polls.load(Ordering::SeqCst),
+        3,
+        "polled until confirmed"
+    );
+    let saved = storage::read(home.path()).unwrap().unwrap().0;
+    assert_eq!(saved.tokens.unwrap().refresh_token, "rt-issued");
+    assert_eq!(
+        issuer.verifier.lock().unwrap().as_deref(),
+        Some("device-verifier")
+    );
+}
