@@ -87,14 +87,17 @@ fn signed_in_message(auth: &codex_login::AuthDotJson) -> String {
     )
 }
 
-fn home() -> Result<std::path::PathBuf, String> {
-    codex_login::codex_home()
-        .ok_or_else(|| "cannot find the Codex home: set CODEX_HOME or HOME".to_string())
+/// The credential store config.toml chooses (checked before any sign-in starts).
+fn store() -> Result<codex_login::Store, String> {
+    let home = codex_login::codex_home()
+        .ok_or_else(|| "cannot find the Codex home: set CODEX_HOME or HOME".to_string())?;
+    let kind = codex_login::StoreKind::from_config(&home)?;
+    Ok(codex_login::Store::new(kind, &home))
 }
 
 async fn login_with_browser() -> Result<String, String> {
     use std::io::{IsTerminal, Write};
-    let home = home()?;
+    let store = store()?;
     let issuer = codex_login::signin::issuer();
     let flow = codex_login::signin::BrowserSignIn::start(&issuer, "codex_cli_rs")
         .await
@@ -117,13 +120,13 @@ async fn login_with_browser() -> Result<String, String> {
             .stderr(std::process::Stdio::null())
             .spawn();
     }
-    let auth = flow.finish(&home).await.map_err(|e| e.to_string())?;
+    let auth = flow.finish(&store).await.map_err(|e| e.to_string())?;
     Ok(signed_in_message(&auth))
 }
 
 async fn login_with_device_code() -> Result<String, String> {
     use std::io::Write;
-    let home = home()?;
+    let store = store()?;
     let issuer = codex_login::signin::issuer();
     let code = codex_login::signin::request_device_code(&issuer)
         .await
@@ -133,7 +136,7 @@ async fn login_with_device_code() -> Result<String, String> {
         code.verification_url, code.user_code
     );
     let _ = std::io::stdout().flush();
-    let auth = codex_login::signin::finish_device_code(&issuer, &code, &home)
+    let auth = codex_login::signin::finish_device_code(&issuer, &code, &store)
         .await
         .map_err(|e| e.to_string())?;
     Ok(signed_in_message(&auth))

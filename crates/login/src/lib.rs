@@ -12,9 +12,11 @@ pub mod manager;
 pub mod refresh;
 pub mod signin;
 pub mod storage;
+pub mod store;
 
 pub use manager::{AuthError, AuthManager, AuthStatus, RefreshWhen, Snapshot};
 pub use storage::{AuthDotJson, AuthMode, TokenData};
+pub use store::{Store, StoreKind};
 
 /// Environment variable naming the Codex home directory.
 pub const CODEX_HOME_ENV: &str = "CODEX_HOME";

@@ -14,7 +14,8 @@
 
 use crate::jwt::is_stale;
 use crate::refresh::{self, PermanentReason, RefreshError};
-use crate::storage::{self, AuthDotJson, AuthMode, StorageError};
+use crate::storage::{AuthDotJson, AuthMode, StorageError};
+use crate::store::{Store, StoreKind};
 use chrono::Utc;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -88,6 +89,7 @@ struct State {
 /// See the module documentation.
 pub struct AuthManager {
     codex_home: PathBuf,
+    store: Store,
     client: reqwest::Client,
     token_url: String,
     state: Mutex<State>,
@@ -95,15 +97,27 @@ pub struct AuthManager {
 }
 
 impl AuthManager {
-    /// Loads `CODEX_HOME/auth.json`; the token endpoint comes from the environment.
+    /// Loads the credentials from the store config.toml names (`CODEX_HOME/auth.json` by
+    /// default); the token endpoint comes from the environment.
     pub fn new(codex_home: &Path) -> Result<Self, StorageError> {
         Self::with_token_url(codex_home, &refresh::token_url())
     }
 
     /// As [`AuthManager::new`] with an explicit token endpoint.
     pub fn with_token_url(codex_home: &Path, token_url: &str) -> Result<Self, StorageError> {
+        let kind = StoreKind::from_config(codex_home).map_err(StorageError::Config)?;
+        Self::with_store(codex_home, Store::new(kind, codex_home), token_url)
+    }
+
+    /// As [`AuthManager::with_token_url`] with an explicit store.
+    pub fn with_store(
+        codex_home: &Path,
+        store: Store,
+        token_url: &str,
+    ) -> Result<Self, StorageError> {
         let manager = AuthManager {
             codex_home: codex_home.to_path_buf(),
+            store,
             client: refresh::http_client(),
             token_url: token_url.to_string(),
             state: Mutex::new(State::default()),
@@ -111,6 +125,11 @@ impl AuthManager {
         };
         manager.reload()?;
         Ok(manager)
+    }
+
+    /// Where the credentials live (sign-in flows write through it).
+    pub fn store(&self) -> &Store {
+        &self.store
     }
 
     fn state(&self) -> std::sync::MutexGuard<'_, State> {
@@ -124,10 +143,10 @@ impl AuthManager {
         self.state().snapshot.clone()
     }
 
-    /// Re-reads auth.json; returns whether it changed. A change also lifts any poison, since
+    /// Re-reads the stored credentials; returns whether it changed. A change also lifts any poison, since
     /// the poison belongs to the old content.
     pub fn reload(&self) -> Result<bool, StorageError> {
-        let loaded = storage::read(&self.codex_home)?;
+        let loaded = self.store.read()?;
         let mut state = self.state();
         let changed =
             state.snapshot.as_ref().map(|s| &s.raw) != loaded.as_ref().map(|(_, raw)| raw);
@@ -234,7 +253,7 @@ impl AuthManager {
                 }
                 let token = new_tokens.access_token.clone();
                 auth.last_refresh = Some(Utc::now());
-                let raw = storage::write(&self.codex_home, &auth)?;
+                let raw = self.store.write(&auth)?;
                 let mut state = self.state();
                 state.snapshot = Some(Arc::new(Snapshot { auth, raw }));
                 state.poison = None;
@@ -295,7 +314,7 @@ impl AuthManager {
             openai_api_key: Some(api_key.to_string()),
             ..Default::default()
         };
-        let raw = storage::write(&self.codex_home, &auth)?;
+        let raw = self.store.write(&auth)?;
         let mut state = self.state();
         state.snapshot = Some(Arc::new(Snapshot { auth, raw }));
         state.poison = None;
@@ -324,7 +343,7 @@ impl AuthManager {
 
     /// Deletes the stored credentials; `false` when there were none.
     pub fn logout(&self) -> Result<bool, StorageError> {
-        let removed = storage::delete(&self.codex_home)?;
+        let removed = self.store.delete()?;
         let mut state = self.state();
         state.snapshot = None;
         state.poison = None;

@@ -1,14 +1,14 @@
 //! Signing in with ChatGPT: the browser flow (OAuth authorization code with PKCE, answered by a
 //! callback server on 127.0.0.1) and the device-code flow (for machines without a browser).
-//! Both end in the same code exchange and store the tokens in auth.json.
+//! Both end in the same code exchange and store the tokens in the credential store (auth.json by default).
 
 use crate::jwt;
 use crate::refresh::CLIENT_ID;
-use crate::storage::{self, AuthDotJson, AuthMode, StorageError, TokenData};
+use crate::storage::{AuthDotJson, AuthMode, StorageError, TokenData};
+use crate::store::Store;
 use base64::Engine;
 use serde::Deserialize;
 use sha2::Digest;
-use std::path::Path;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -171,7 +171,7 @@ async fn exchange_api_key(
 
 /// Stores freshly issued tokens.
 fn persist(
-    codex_home: &Path,
+    store: &Store,
     tokens: TokenAnswer,
     api_key: Option<String>,
 ) -> Result<AuthDotJson, SignInError> {
@@ -189,7 +189,7 @@ fn persist(
         last_refresh: Some(chrono::Utc::now()),
         ..Default::default()
     };
-    storage::write(codex_home, &auth)?;
+    store.write(&auth)?;
     Ok(auth)
 }
 
@@ -246,7 +246,7 @@ impl BrowserSignIn {
     }
 
     /// Serves the callback until the sign-in completes, fails or is cancelled (`/cancel`).
-    pub async fn finish(self, codex_home: &Path) -> Result<AuthDotJson, SignInError> {
+    pub async fn finish(self, store: &Store) -> Result<AuthDotJson, SignInError> {
         let client = crate::refresh::http_client();
         loop {
             let Ok((mut stream, _)) = self.listener.accept().await else {
@@ -293,7 +293,7 @@ impl BrowserSignIn {
                         .await?;
                         let api_key =
                             exchange_api_key(&client, &self.issuer, &tokens.id_token).await;
-                        persist(codex_home, tokens, api_key)
+                        persist(store, tokens, api_key)
                     }
                     .await;
                     match &result {
@@ -416,7 +416,7 @@ pub async fn request_device_code(issuer: &str) -> Result<DeviceCode, SignInError
 pub async fn finish_device_code(
     issuer: &str,
     code: &DeviceCode,
-    codex_home: &Path,
+    store: &Store,
 ) -> Result<AuthDotJson, SignInError> {
     #[derive(Deserialize)]
     struct Answer {
@@ -449,7 +449,7 @@ pub async fn finish_device_code(
                     &answer.code_verifier,
                 )
                 .await?;
-                return persist(codex_home, tokens, None);
+                return persist(store, tokens, None);
             }
             Ok(response) if matches!(response.status().as_u16(), 403 | 404) => {}
             Ok(response) => {

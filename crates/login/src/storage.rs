@@ -85,6 +85,12 @@ pub enum StorageError {
     Read { path: PathBuf, source: io::Error },
     #[error("cannot write {}: {source}; the previous file is unchanged", path.display())]
     Write { path: PathBuf, source: io::Error },
+    #[error(
+        "the OS keyring failed: {0}; set cli_auth_credentials_store = \"file\" (or \"auto\") in config.toml to keep credentials in auth.json"
+    )]
+    Keyring(String),
+    #[error("{0}")]
+    Config(String),
 }
 
 /// `CODEX_HOME/auth.json`.

@@ -12,7 +12,12 @@ use std::path::Path;
 
 /// Signed-in ChatGPT credentials whose access token expired a minute ago.
 pub fn write_stale_auth(home: &Path, refresh_token: &str) {
-    let auth = AuthDotJson {
+    storage::write(home, &stale_auth(refresh_token)).unwrap();
+}
+
+/// ChatGPT credentials whose access token expired a minute ago.
+pub fn stale_auth(refresh_token: &str) -> AuthDotJson {
+    AuthDotJson {
         auth_mode: Some(AuthMode::Chatgpt),
         tokens: Some(TokenData {
             id_token: codex_login::jwt::unsigned_jwt(&serde_json::json!({
@@ -26,6 +31,5 @@ pub fn write_stale_auth(home: &Path, refresh_token: &str) {
         }),
         last_refresh: Some(chrono::Utc::now() - chrono::Duration::days(1)),
         ..Default::default()
-    };
-    storage::write(home, &auth).unwrap();
+    }
 }

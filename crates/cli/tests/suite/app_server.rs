@@ -504,3 +504,74 @@ fn device_code_sign_in() {
         Some("device-verifier")
     );
 }
+
+/// `cli_auth_credentials_store = "keyring"`: credentials live in the OS keyring (the kernel's
+/// user keyring here) and never touch auth.json, through login, refresh, status and logout.
+#[test]
+fn keyring_credential_store() {
+    use codex_login::{Store, StoreKind};
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config.toml"),
+        "cli_auth_credentials_store = \"keyring\"\n",
+    )
+    .unwrap();
+    let keyring = Store::new(StoreKind::Keyring, home.path());
+    keyring
+        .write(&codex_test_support::stale_auth("rt-0"))
+        .unwrap();
+
+    let tokens = TokenServer::start(Script::Rotating);
+    let mut server = AppServer::start(home.path(), &tokens);
+    server.initialize();
+    let status = auth_status(&mut server, 10);
+    assert_eq!(status["authMethod"], "chatgpt", "{status}");
+    assert_eq!(tokens.count(), 1);
+    let stored = keyring.read().unwrap().unwrap().0.tokens.unwrap();
+    assert_eq!(
+        stored.refresh_token, "rt-1",
+        "the refresh went to the keyring"
+    );
+    assert_eq!(status["authToken"], json!(stored.access_token));
+    assert!(!storage::auth_file(home.path()).exists());
+    drop(server);
+
+    let cli = |args: &[&str], stdin: &[u8]| {
+        let mut command = Command::new("env");
+        command
+            .arg(format!("CODEX_HOME={}", home.path().display()))
+            .arg(codex())
+            .args(args);
+        run(command, stdin)
+    };
+    let login = cli(&["login", "--with-api-key"], b"sk-keyring-123456\n");
+    assert_eq!(login.status.code(), Some(0), "{}", text(&login.stderr));
+    assert_eq!(
+        text(&cli(&["login", "status"], b"").stdout),
+        "Signed in with an API key (sk-k…3456).\n"
+    );
+    assert_eq!(
+        keyring.read().unwrap().unwrap().0.openai_api_key.as_deref(),
+        Some("sk-keyring-123456")
+    );
+    assert!(!storage::auth_file(home.path()).exists());
+    assert_eq!(text(&cli(&["logout"], b"").stdout), "Signed out.\n");
+    assert!(keyring.read().unwrap().is_none());
+    assert_eq!(cli(&["login", "status"], b"").status.code(), Some(1));
+
+    // A value that names no store is an error that says where and what to write instead.
+    std::fs::write(
+        home.path().join("config.toml"),
+        "cli_auth_credentials_store = \"vault\"\n",
+    )
+    .unwrap();
+    let bad = cli(&["login", "status"], b"");
+    assert_eq!(bad.status.code(), Some(1));
+    let message = text(&bad.stderr);
+    assert!(
+        message.contains("config.toml")
+            && message.contains("\"vault\"")
+            && message.contains("\"file\""),
+        "{message}"
+    );
+}
