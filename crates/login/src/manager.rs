@@ -90,7 +90,9 @@ struct State {
 pub struct AuthManager {
     codex_home: PathBuf,
     store: Store,
-    client: reqwest::Client,
+    /// An error when HTTPS cannot be set up; reported at the first refresh, as a transient
+    /// failure (fixing the trust store does not change the credentials).
+    client: Result<reqwest::Client, String>,
     token_url: String,
     state: Mutex<State>,
     flight: tokio::sync::Mutex<()>,
@@ -238,7 +240,11 @@ impl AuthManager {
             return Ok(tokens.access_token);
         }
 
-        match refresh::request(&self.client, &self.token_url, &tokens.refresh_token).await {
+        let answer = match &self.client {
+            Ok(client) => refresh::request(client, &self.token_url, &tokens.refresh_token).await,
+            Err(problem) => Err(RefreshError::Transient(problem.clone())),
+        };
+        match answer {
             Ok(answer) => {
                 let mut auth = snapshot.auth.clone();
                 let new_tokens = auth.tokens.as_mut().expect("checked above");
@@ -333,9 +339,10 @@ impl AuthManager {
             .snapshot()
             .and_then(|s| s.auth.tokens.as_ref().map(|t| t.refresh_token.clone()));
         let problem = match refresh_token {
-            Some(token) => refresh::revoke(&self.client, revoke_url, &token)
-                .await
-                .err(),
+            Some(token) => match &self.client {
+                Ok(client) => refresh::revoke(client, revoke_url, &token).await.err(),
+                Err(problem) => Some(problem.clone()),
+            },
             None => None,
         };
         Ok((self.logout()?, problem))

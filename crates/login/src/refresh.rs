@@ -114,12 +114,21 @@ pub fn classify(status: u16, body: &str) -> RefreshError {
 }
 
 /// The HTTP client for auth: the OS trust store plus `SSL_CERT_FILE`, bounded timeouts.
-pub fn http_client() -> reqwest::Client {
+///
+/// Fails when the trust store has certificates but none usable (a wrong `SSL_CERT_FILE`, say);
+/// the error says so, and callers report it when they first need the network.
+pub fn http_client() -> Result<reqwest::Client, String> {
     reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .timeout(Duration::from_secs(30))
         .build()
-        .expect("the TLS backend initialises")
+        .map_err(|e| {
+            let cert_file = match std::env::var_os("SSL_CERT_FILE") {
+                Some(path) => format!("SSL_CERT_FILE={}", std::path::Path::new(&path).display()),
+                None => "the system certificates".to_string(),
+            };
+            format!("cannot set up HTTPS: {e}; check {cert_file}")
+        })
 }
 
 /// The revocation endpoint.

@@ -49,6 +49,8 @@ pub enum SignInError {
         "the device code was not confirmed within 15 minutes; run `codex login --device-auth` again"
     )]
     DeviceCodeExpired,
+    #[error("{0}")]
+    Https(String),
     #[error(transparent)]
     Storage(#[from] StorageError),
 }
@@ -196,6 +198,7 @@ fn persist(
 /// A started browser sign-in: open [`BrowserSignIn::auth_url`], then [`BrowserSignIn::finish`].
 pub struct BrowserSignIn {
     listener: TcpListener,
+    client: reqwest::Client,
     pkce: Pkce,
     state: String,
     issuer: String,
@@ -206,6 +209,8 @@ pub struct BrowserSignIn {
 impl BrowserSignIn {
     /// Listens on 127.0.0.1 (port 1455, else 1457, else any free port) and builds the URL.
     pub async fn start(issuer: &str, originator: &str) -> Result<Self, SignInError> {
+        // Before anyone is sent to the browser: the exchange afterwards needs HTTPS.
+        let client = crate::refresh::http_client().map_err(SignInError::Https)?;
         let mut listener = None;
         let mut last_error = None;
         for port in [DEFAULT_PORT, FALLBACK_PORT, 0] {
@@ -238,6 +243,7 @@ impl BrowserSignIn {
         Ok(BrowserSignIn {
             auth_url: format!("{issuer}/oauth/authorize?{query}"),
             listener,
+            client,
             pkce,
             state,
             issuer: issuer.to_string(),
@@ -247,7 +253,7 @@ impl BrowserSignIn {
 
     /// Serves the callback until the sign-in completes, fails or is cancelled (`/cancel`).
     pub async fn finish(self, store: &Store) -> Result<AuthDotJson, SignInError> {
-        let client = crate::refresh::http_client();
+        let client = &self.client;
         loop {
             let Ok((mut stream, _)) = self.listener.accept().await else {
                 continue;
@@ -284,7 +290,7 @@ impl BrowserSignIn {
                     };
                     let result = async {
                         let tokens = exchange_code(
-                            &client,
+                            client,
                             &self.issuer,
                             code,
                             &self.redirect_uri,
@@ -292,7 +298,7 @@ impl BrowserSignIn {
                         )
                         .await?;
                         let api_key =
-                            exchange_api_key(&client, &self.issuer, &tokens.id_token).await;
+                            exchange_api_key(client, &self.issuer, &tokens.id_token).await;
                         persist(store, tokens, api_key)
                     }
                     .await;
@@ -379,7 +385,7 @@ pub async fn request_device_code(issuer: &str) -> Result<DeviceCode, SignInError
         #[serde(default)]
         interval: Option<serde_json::Value>,
     }
-    let client = crate::refresh::http_client();
+    let client = crate::refresh::http_client().map_err(SignInError::Https)?;
     let response = client
         .post(format!("{issuer}/api/accounts/deviceauth/usercode"))
         .json(&serde_json::json!({"client_id": CLIENT_ID}))
@@ -423,7 +429,7 @@ pub async fn finish_device_code(
         authorization_code: String,
         code_verifier: String,
     }
-    let client = crate::refresh::http_client();
+    let client = crate::refresh::http_client().map_err(SignInError::Https)?;
     let deadline = tokio::time::Instant::now() + DEVICE_CODE_TIMEOUT;
     loop {
         if tokio::time::Instant::now() > deadline {

@@ -2,9 +2,11 @@
 //! and fixtures of credentials.
 
 pub mod issuer;
+pub mod tls;
 pub mod token_server;
 
 pub use issuer::IssuerServer;
+pub use tls::TlsTokenServer;
 pub use token_server::{Script, TokenServer, access_token};
 
 use codex_login::storage::{self, AuthDotJson, AuthMode, TokenData};

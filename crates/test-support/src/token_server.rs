@@ -110,8 +110,8 @@ impl TokenServer {
 }
 
 /// Reads one request: its path and body.
-pub(crate) fn read_request(stream: &mut std::net::TcpStream) -> Option<(String, Vec<u8>)> {
-    let mut reader = BufReader::new(stream.try_clone().ok()?);
+pub(crate) fn read_request(stream: &mut impl std::io::Read) -> Option<(String, Vec<u8>)> {
+    let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
     let path = request_line.split_whitespace().nth(1)?.to_string();

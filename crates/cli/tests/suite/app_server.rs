@@ -23,13 +23,23 @@ struct AppServer {
 
 impl AppServer {
     fn start(home: &Path, server: &TokenServer) -> AppServer {
+        AppServer::start_with_env(
+            home,
+            &[
+                ("CODEX_REFRESH_TOKEN_URL_OVERRIDE", &server.url),
+                ("CODEX_REVOKE_TOKEN_URL_OVERRIDE", &server.revoke_url),
+            ],
+        )
+    }
+
+    /// A server with a clean environment: PATH, CODEX_HOME and `env`.
+    fn start_with_env(home: &Path, env: &[(&str, &str)]) -> AppServer {
         let mut child = Command::new(codex())
             .arg("app-server")
             .env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("CODEX_HOME", home)
-            .env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", &server.url)
-            .env("CODEX_REVOKE_TOKEN_URL_OVERRIDE", &server.revoke_url)
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -574,4 +584,87 @@ fn keyring_credential_store() {
             && message.contains("\"file\""),
         "{message}"
     );
+}
+
+/// Token requests go over HTTPS with the OS trust store, and `SSL_CERT_FILE` replaces it (a
+/// corporate TLS proxy's CA): a server whose certificate is only in that file is reached with
+/// it and refused without it.
+#[test]
+fn ssl_cert_file_is_trusted_for_token_requests() {
+    let tokens = codex_test_support::TlsTokenServer::start();
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("proxy-ca.pem");
+    std::fs::write(&cert, &tokens.cert_pem).unwrap();
+
+    let home = tempfile::tempdir().unwrap();
+    write_stale_auth(home.path(), "rt-0");
+    let old = storage::read(home.path())
+        .unwrap()
+        .unwrap()
+        .0
+        .tokens
+        .unwrap();
+    let mut untrusting = AppServer::start_with_env(
+        home.path(),
+        &[("CODEX_REFRESH_TOKEN_URL_OVERRIDE", &tokens.url)],
+    );
+    untrusting.initialize();
+    let status = auth_status(&mut untrusting, 10);
+    assert_eq!(
+        status["authToken"],
+        json!(old.access_token),
+        "an untrusted certificate is a transient failure: {status}"
+    );
+    assert_eq!(tokens.count(), 0, "no request got past the handshake");
+    drop(untrusting);
+
+    let mut trusting = AppServer::start_with_env(
+        home.path(),
+        &[
+            ("CODEX_REFRESH_TOKEN_URL_OVERRIDE", &tokens.url),
+            ("SSL_CERT_FILE", cert.to_str().unwrap()),
+        ],
+    );
+    trusting.initialize();
+    let status = auth_status(&mut trusting, 10);
+    assert_eq!(tokens.count(), 1);
+    let stored = storage::read(home.path())
+        .unwrap()
+        .unwrap()
+        .0
+        .tokens
+        .unwrap();
+    assert_eq!(stored.refresh_token, "rt-tls");
+    assert_eq!(status["authToken"], json!(stored.access_token), "{status}");
+    drop(trusting);
+
+    // A trust store with no usable certificate is reported, with where it came from, not a crash.
+    let broken = dir.path().join("broken.pem");
+    std::fs::write(
+        &broken,
+        "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
+    let mut command = Command::new("env");
+    command
+        .arg(format!("CODEX_HOME={}", home.path().display()))
+        .arg(format!("SSL_CERT_FILE={}", broken.display()))
+        .arg(codex())
+        .args(["login", "--device-auth"]);
+    let login = run(command, b"");
+    assert_eq!(login.status.code(), Some(1));
+    let message = text(&login.stderr);
+    assert!(
+        message.contains("cannot set up HTTPS") && message.contains("broken.pem"),
+        "{message}"
+    );
+    let mut server =
+        AppServer::start_with_env(home.path(), &[("SSL_CERT_FILE", broken.to_str().unwrap())]);
+    server.initialize();
+    let status = server.call(
+        20,
+        "getAuthStatus",
+        json!({"includeToken": true, "refreshToken": true}),
+    );
+    assert_eq!(status["result"]["authMethod"], "chatgpt", "{status}");
 }
