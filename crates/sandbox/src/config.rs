@@ -123,6 +123,14 @@ impl SandboxConfig {
         })
     }
 
+    /// A table already parsed (and layered) by the caller; `file` is named in messages.
+    pub fn from_table(table: Table, file: &Path) -> Self {
+        SandboxConfig {
+            file: file.to_path_buf(),
+            table,
+        }
+    }
+
     /// An empty config (no file).
     pub fn empty() -> Self {
         SandboxConfig {
