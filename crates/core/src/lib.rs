@@ -1,8 +1,10 @@
-//! codex-core: the agent's business logic. This first part is configuration; the model
-//! client, turn loop, tools and persistence come with issue 6.
+//! codex-core: the agent's business logic. So far: configuration and the model client; the
+//! turn loop, tools and persistence come with issue 6.
 
+pub mod client;
 pub mod config;
 pub mod provider;
+pub mod sse;
 
 pub use config::{CliOverrides, Config, ConfigError};
 pub use provider::{ModelProviderInfo, WireApi};

@@ -2,10 +2,12 @@
 //! and fixtures of credentials.
 
 pub mod issuer;
+pub mod responses;
 pub mod tls;
 pub mod token_server;
 
 pub use issuer::IssuerServer;
+pub use responses::{RecordedRequest, Reply, ResponsesServer};
 pub use tls::TlsTokenServer;
 pub use token_server::{Script, TokenServer, access_token};
 

@@ -111,11 +111,22 @@ impl TokenServer {
 
 /// Reads one request: its path and body.
 pub(crate) fn read_request(stream: &mut impl std::io::Read) -> Option<(String, Vec<u8>)> {
+    read_request_with_headers(stream).map(|(path, _, body)| (path, body))
+}
+
+/// Header names (lowercased) and values, in order.
+pub(crate) type Headers = Vec<(String, String)>;
+
+/// Reads one request: its path, its headers and its body.
+pub(crate) fn read_request_with_headers(
+    stream: &mut impl std::io::Read,
+) -> Option<(String, Headers, Vec<u8>)> {
     let mut reader = BufReader::new(stream);
     let mut request_line = String::new();
     reader.read_line(&mut request_line).ok()?;
     let path = request_line.split_whitespace().nth(1)?.to_string();
     let mut length = 0usize;
+    let mut headers = Vec::new();
     loop {
         let mut line = String::new();
         if reader.read_line(&mut line).ok()? == 0 {
@@ -125,13 +136,15 @@ pub(crate) fn read_request(stream: &mut impl std::io::Read) -> Option<(String, V
         if line.is_empty() {
             break;
         }
-        if let Some((name, value)) = line.split_once(':')
-            && name.eq_ignore_ascii_case("content-length")
-        {
-            length = value.trim().parse().ok()?;
+        if let Some((name, value)) = line.split_once(':') {
+            let name = name.trim().to_ascii_lowercase();
+            if name == "content-length" {
+                length = value.trim().parse().ok()?;
+            }
+            headers.push((name, value.trim().to_string()));
         }
     }
     let mut body = vec![0; length];
     reader.read_exact(&mut body).ok()?;
-    Some((path, body))
+    Some((path, headers, body))
 }
