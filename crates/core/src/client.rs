@@ -9,8 +9,9 @@
 //!   `response.completed` is an error; the turn loop decides whether to run the request again
 //!   (`stream_max_retries`), since it owns what was already shown.
 
+use crate::chat::{self, ChatAccumulator};
 use crate::config::ReasoningEffort;
-use crate::provider::ModelProviderInfo;
+use crate::provider::{ModelProviderInfo, WireApi};
 use crate::sse::SseDecoder;
 use codex_login::{AuthManager, RefreshWhen};
 use serde::Serialize;
@@ -169,7 +170,11 @@ impl ModelClient {
     }
 
     fn url(&self) -> String {
-        let mut url = format!("{}/responses", self.provider.base_url);
+        let endpoint = match self.provider.wire_api {
+            WireApi::Responses => "responses",
+            WireApi::Chat => "chat/completions",
+        };
+        let mut url = format!("{}/{endpoint}", self.provider.base_url);
         if !self.provider.query_params.is_empty() {
             let query = url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(&self.provider.query_params)
@@ -220,7 +225,13 @@ impl ModelClient {
 
     /// Sends the request (retrying as the module says) and streams the answer.
     pub async fn stream(&self, prompt: &Prompt) -> Result<ResponseStream, ClientError> {
-        let body = Self::body(prompt);
+        let (body, chat) = match self.provider.wire_api {
+            WireApi::Responses => (Self::body(prompt), None),
+            WireApi::Chat => (
+                chat::body(prompt),
+                Some(ChatAccumulator::new(chat::custom_tool_names(&prompt.tools))),
+            ),
+        };
         let url = self.url();
         let mut token = self.token(RefreshWhen::IfStale).await?;
         let mut refreshed = false;
@@ -254,7 +265,7 @@ impl ModelClient {
             }
             let (retry_after, last) = match request.send().await {
                 Ok(response) if response.status().is_success() => {
-                    return Ok(self.spawn_reader(response));
+                    return Ok(self.spawn_reader(response, chat));
                 }
                 Ok(response) => {
                     let status = response.status().as_u16();
@@ -302,7 +313,12 @@ impl ModelClient {
         }
     }
 
-    fn spawn_reader(&self, mut response: reqwest::Response) -> ResponseStream {
+    /// Reads the stream in a task; `chat` translates Chat Completions chunks.
+    fn spawn_reader(
+        &self,
+        mut response: reqwest::Response,
+        mut chat: Option<ChatAccumulator>,
+    ) -> ResponseStream {
         let (tx, rx) = mpsc::channel(64);
         let idle = self.provider.stream_idle_timeout;
         tokio::spawn(async move {
@@ -318,12 +334,44 @@ impl ModelClient {
                         return;
                     }
                     Ok(Ok(None)) => {
-                        let _ = tx.send(Err(ClientError::ClosedEarly)).await;
+                        let last = match chat.as_mut() {
+                            Some(chat) => chat.finish(),
+                            None => Err(ClientError::ClosedEarly),
+                        };
+                        match last {
+                            Ok(events) => {
+                                for event in events {
+                                    let _ = tx.send(Ok(event)).await;
+                                }
+                            }
+                            Err(e) => {
+                                let _ = tx.send(Err(e)).await;
+                            }
+                        }
                         return;
                     }
                     Ok(Ok(Some(chunk))) => chunk,
                 };
                 for data in decoder.feed(&chunk) {
+                    if let Some(chat) = chat.as_mut() {
+                        match chat.feed(&data) {
+                            Ok(events) => {
+                                for event in events {
+                                    if tx.send(Ok(event)).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                if chat.is_done() {
+                                    return;
+                                }
+                            }
+                            Err(e) => {
+                                let _ = tx.send(Err(e)).await;
+                                return;
+                            }
+                        }
+                        continue;
+                    }
                     match parse_event(&data) {
                         Ok(None) => {}
                         Ok(Some(event)) => {

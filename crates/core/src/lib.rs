@@ -1,6 +1,7 @@
 //! codex-core: the agent's business logic. So far: configuration and the model client; the
 //! turn loop, tools and persistence come with issue 6.
 
+pub mod chat;
 pub mod client;
 pub mod config;
 pub mod provider;

@@ -1,4 +1,5 @@
-//! A Responses API on 127.0.0.1: answers each `POST …/responses` with the next scripted reply
+//! A model API on 127.0.0.1: answers each request (`…/responses` or `…/chat/completions`) with
+//! the next scripted reply
 //! and records every request (path, headers, JSON body) for the test to check.
 
 use crate::token_server::read_request_with_headers;
@@ -16,6 +17,8 @@ pub enum Reply {
     Events(Vec<Value>),
     /// 200 with these events, then silence for the duration, then close.
     Stall(Vec<Value>, Duration),
+    /// 200 with this exact event-stream text, then close.
+    RawSse(String),
     /// This status, body and extra headers.
     Status(u16, String, Vec<(String, String)>),
 }
@@ -79,6 +82,10 @@ impl ResponsesServer {
                             for event in events {
                                 let _ = write!(stream, "data: {event}\n\n");
                             }
+                        }
+                        Reply::RawSse(text) => {
+                            let _ = stream.write_all(sse_head.as_bytes());
+                            let _ = stream.write_all(text.as_bytes());
                         }
                         Reply::Stall(events, pause) => {
                             let _ = stream.write_all(sse_head.as_bytes());

@@ -297,3 +297,37 @@ fn a_rejected_sign_in_token_is_refreshed_once_and_the_request_retried() {
     assert_eq!(tokens.count(), 2, "one refresh per request, at most");
     assert_eq!(server.requests().len(), 4);
 }
+
+#[test]
+fn the_chat_completions_wire() {
+    let server = ResponsesServer::start(vec![Reply::RawSse(
+        [
+            r#"data: {"id":"c-1","choices":[{"delta":{"content":"Hi"}}]}"#,
+            r#"data: {"id":"c-1","choices":[{"delta":{"tool_calls":[{"index":0,"id":"t1","function":{"name":"exec_command","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}"#,
+            r#"data: {"id":"c-1","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":2,"total_tokens":5}}"#,
+            "data: [DONE]",
+            "",
+        ]
+        .join("\n\n"),
+    )]);
+    let mut chat = provider(&server);
+    chat.wire_api = WireApi::Chat;
+    let client = ModelClient::new(chat, ClientAuth::ApiKey("local".into())).unwrap();
+    let events = collect(&client).unwrap();
+    assert!(
+        matches!(&events[2], ResponseEvent::OutputItemDone(item) if item["content"][0]["text"] == "Hi")
+    );
+    assert!(
+        matches!(&events[3], ResponseEvent::OutputItemDone(item) if item["type"] == "function_call" && item["call_id"] == "t1")
+    );
+    assert!(
+        matches!(&events[4], ResponseEvent::Completed { usage: Some(u), .. } if u.total_tokens == 5)
+    );
+    let request = &server.requests()[0];
+    assert_eq!(request.path, "/v1/chat/completions?api-version=7");
+    assert_eq!(
+        request.body["messages"][0],
+        json!({"role": "user", "content": "hi"})
+    );
+    assert_eq!(request.body["tools"][0]["function"]["name"], "exec_command");
+}
