@@ -4,7 +4,9 @@
 pub mod chat;
 pub mod client;
 pub mod config;
+pub mod project_doc;
 pub mod provider;
+pub mod shell_env;
 pub mod sse;
 
 pub use config::{CliOverrides, Config, ConfigError};
