@@ -6,6 +6,7 @@ pub mod client;
 pub mod config;
 pub mod project_doc;
 pub mod provider;
+pub mod rollout;
 pub mod shell_env;
 pub mod sse;
 
