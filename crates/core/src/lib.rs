@@ -4,11 +4,14 @@
 pub mod chat;
 pub mod client;
 pub mod config;
+pub mod exec;
 pub mod project_doc;
 pub mod provider;
 pub mod rollout;
 pub mod shell_env;
 pub mod sse;
+#[cfg(unix)]
+mod sys;
 
 pub use config::{CliOverrides, Config, ConfigError};
 pub use provider::{ModelProviderInfo, WireApi};

@@ -1,0 +1,311 @@
+//! Running one shell command for the model: `$SHELL -lc CMD` (bash when SHELL is unset) in a
+//! directory, under the session's sandbox, with an environment built from the policy, a time
+//! limit, and output kept within a budget (head and tail, the middle elided).
+//!
+//! The command runs in its own process group; on timeout the whole group is killed, so nothing
+//! it started is left running.
+
+use codex_sandbox::config::SandboxSelection;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::AsyncReadExt;
+
+/// How commands are confined.
+#[derive(Debug, Clone)]
+pub enum Confinement {
+    /// `danger-full-access`: run directly.
+    None,
+    /// Through the Linux sandbox helper: `helper` (the codex binary) run as
+    /// `codex-linux-sandbox --request JSON -- COMMAND`.
+    LinuxHelper {
+        helper: PathBuf,
+        policy_cwd: PathBuf,
+        selection: SandboxSelection,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct CommandRequest {
+    /// The program and its arguments (see [`shell_argv`]).
+    pub argv: Vec<String>,
+    pub cwd: PathBuf,
+    pub env: BTreeMap<String, String>,
+    pub timeout: Duration,
+    /// Output beyond this many bytes keeps its head and tail.
+    pub max_output_bytes: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommandOutput {
+    /// `None` when killed (timeout) or ended by a signal.
+    pub exit_code: Option<i32>,
+    /// stdout and stderr, interleaved as they came, within the budget.
+    pub output: String,
+    pub wall: Duration,
+    pub timed_out: bool,
+}
+
+/// The shell and its arguments for `command`.
+pub fn shell_argv(command: &str) -> Vec<String> {
+    let shell = std::env::var("SHELL")
+        .ok()
+        .filter(|s| !s.is_empty() && Path::new(s).is_absolute())
+        .unwrap_or_else(|| "/bin/bash".into());
+    vec![shell, "-lc".into(), command.to_string()]
+}
+
+/// Runs the command; an error means it could not be started.
+pub async fn run(
+    request: &CommandRequest,
+    confinement: &Confinement,
+) -> Result<CommandOutput, String> {
+    let argv = &request.argv;
+    if argv.is_empty() {
+        return Err("no command given".into());
+    }
+    let mut command = match confinement {
+        Confinement::None => {
+            let mut command = tokio::process::Command::new(&argv[0]);
+            command.args(&argv[1..]);
+            command
+        }
+        Confinement::LinuxHelper {
+            helper,
+            policy_cwd,
+            selection,
+        } => {
+            let sandbox_request = json!({
+                "policy_cwd": policy_cwd,
+                "command_cwd": request.cwd,
+                "selection": selection,
+            });
+            let mut command = tokio::process::Command::new(helper);
+            #[cfg(unix)]
+            command.arg0("codex-linux-sandbox");
+            command
+                .arg("--request")
+                .arg(sandbox_request.to_string())
+                .arg("--")
+                .args(argv);
+            command
+        }
+    };
+    command
+        .current_dir(&request.cwd)
+        .env_clear()
+        .envs(&request.env)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    #[cfg(unix)]
+    command.process_group(0);
+    let started = Instant::now();
+    let mut child = command
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
+    let pid = child.id();
+    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
+    for pipe in [
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn tokio::io::AsyncRead + Unpin + Send>),
+    ]
+    .into_iter()
+    .flatten()
+    {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            let mut pipe = pipe;
+            let mut buffer = vec![0u8; 8192];
+            while let Ok(n) = pipe.read(&mut buffer).await {
+                if n == 0 || tx.send(buffer[..n].to_vec()).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    drop(tx);
+    let mut collected = Budget::new(request.max_output_bytes);
+    let deadline = tokio::time::sleep(request.timeout);
+    tokio::pin!(deadline);
+    let mut timed_out = false;
+    let status = loop {
+        tokio::select! {
+            Some(bytes) = rx.recv() => collected.push(&bytes),
+            status = child.wait() => break status.ok(),
+            _ = &mut deadline, if !timed_out => {
+                timed_out = true;
+                kill_group(pid);
+            }
+        }
+    };
+    // What the pipes still hold (a killed group closes them).
+    while let Ok(Some(bytes)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
+        collected.push(&bytes);
+    }
+    // Leave nothing behind: background children of the command die with their group.
+    kill_group(pid);
+    Ok(CommandOutput {
+        exit_code: if timed_out {
+            None
+        } else {
+            status.and_then(|s| s.code())
+        },
+        output: collected.text(),
+        wall: started.elapsed(),
+        timed_out,
+    })
+}
+
+fn kill_group(pid: Option<u32>) {
+    #[cfg(unix)]
+    if let Some(pid) = pid {
+        crate::sys::kill_process_group(pid);
+    }
+}
+
+/// Keeps the first and last halves of the budget.
+struct Budget {
+    max: usize,
+    head: Vec<u8>,
+    tail: std::collections::VecDeque<u8>,
+    total: usize,
+}
+
+impl Budget {
+    fn new(max: usize) -> Self {
+        Budget {
+            max,
+            head: Vec::new(),
+            tail: std::collections::VecDeque::new(),
+            total: 0,
+        }
+    }
+
+    fn push(&mut self, bytes: &[u8]) {
+        self.total += bytes.len();
+        let head_room = (self.max / 2).saturating_sub(self.head.len());
+        let (to_head, rest) = bytes.split_at(head_room.min(bytes.len()));
+        self.head.extend_from_slice(to_head);
+        self.tail.extend(rest);
+        let tail_max = self.max - self.max / 2;
+        while self.tail.len() > tail_max {
+            self.tail.pop_front();
+        }
+    }
+
+    fn text(&self) -> String {
+        let kept = self.head.len() + self.tail.len();
+        let head = String::from_utf8_lossy(&self.head);
+        let tail: Vec<u8> = self.tail.iter().copied().collect();
+        let tail = String::from_utf8_lossy(&tail);
+        if kept >= self.total {
+            format!("{head}{tail}")
+        } else {
+            format!("{head}\n[… {} bytes omitted …]\n{tail}", self.total - kept)
+        }
+    }
+}
+
+/// The model-facing text for a finished command.
+pub fn format_output(output: &CommandOutput) -> String {
+    let status = match (output.timed_out, output.exit_code) {
+        (true, _) => "Process timed out and was killed".to_string(),
+        (false, Some(code)) => format!("Process exited with code {code}"),
+        (false, None) => "Process was killed by a signal".to_string(),
+    };
+    format!(
+        "Wall time: {:.1} seconds\n{status}\nOutput:\n{}",
+        output.wall.as_secs_f64(),
+        output.output
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(command: &str, dir: &Path) -> CommandRequest {
+        CommandRequest {
+            // Not a login shell: the machine's profile would talk into the output.
+            argv: vec!["/bin/sh".into(), "-c".into(), command.into()],
+            cwd: dir.to_path_buf(),
+            env: [(
+                "PATH".to_string(),
+                std::env::var("PATH").unwrap_or_default(),
+            )]
+            .into_iter()
+            .collect(),
+            timeout: Duration::from_secs(10),
+            max_output_bytes: 10_000,
+        }
+    }
+
+    fn run_now(request: &CommandRequest) -> CommandOutput {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+            .block_on(run(request, &Confinement::None))
+            .unwrap()
+    }
+
+    #[test]
+    fn output_exit_code_cwd_and_env() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut req = request(
+            "echo out; echo err >&2; pwd; echo \"[$ONLY]\"; exit 3",
+            dir.path(),
+        );
+        req.env.insert("ONLY".into(), "this".into());
+        let out = run_now(&req);
+        assert_eq!(out.exit_code, Some(3));
+        assert!(
+            out.output.contains("out\n") && out.output.contains("err\n"),
+            "{out:?}"
+        );
+        let canonical = dir.path().canonicalize().unwrap();
+        assert!(out.output.contains(canonical.to_str().unwrap()), "{out:?}");
+        assert!(out.output.contains("[this]"));
+        assert!(format_output(&out).contains("Process exited with code 3\nOutput:\n"));
+    }
+
+    #[test]
+    fn a_timeout_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let mut req = request(
+            &format!("(sleep 1; touch {}) & sleep 30", marker.display()),
+            dir.path(),
+        );
+        req.timeout = Duration::from_millis(300);
+        let out = run_now(&req);
+        assert!(out.timed_out);
+        assert_eq!(out.exit_code, None);
+        assert!(out.wall < Duration::from_secs(5));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(!marker.exists(), "the background child was killed too");
+        assert!(format_output(&out).contains("timed out"));
+    }
+
+    #[test]
+    fn long_output_keeps_head_and_tail() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut req = request("seq 1 100000", dir.path());
+        req.max_output_bytes = 100;
+        let out = run_now(&req);
+        assert!(out.output.starts_with("1\n2\n3\n"), "{}", out.output);
+        assert!(out.output.ends_with("99999\n100000\n"), "{}", out.output);
+        assert!(out.output.contains("bytes omitted"));
+        assert!(out.output.len() < 200);
+    }
+}
