@@ -21,6 +21,8 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the agent on one task, headless: `codex exec "fix the failing test"`.
+    Exec(Box<crate::exec_cmd::ExecArgs>),
     /// Inspect the sandbox: which policy applies, what it allows where, and how it is enforced.
     #[command(subcommand)]
     Sandbox(crate::sandbox_cmd::SandboxCommand),
@@ -95,6 +97,7 @@ pub fn run(argv: Vec<OsString>) -> i32 {
             )
         }
         Some(Command::Sandbox(command)) => crate::sandbox_cmd::run(command),
+        Some(Command::Exec(args)) => crate::exec_cmd::exec(*args),
         Some(Command::Login(args)) => crate::login_cmd::login(args),
         Some(Command::Logout) => crate::login_cmd::logout(),
         Some(Command::AppServer) => crate::login_cmd::app_server(),

@@ -2,6 +2,7 @@
 //! else starts; everything else is the command line in [`cli`].
 
 mod cli;
+mod exec_cmd;
 mod login_cmd;
 mod sandbox_cmd;
 

@@ -12,6 +12,7 @@ pub mod shell_env;
 pub mod sse;
 #[cfg(unix)]
 mod sys;
+pub mod turn;
 
 pub use config::{CliOverrides, Config, ConfigError};
 pub use provider::{ModelProviderInfo, WireApi};

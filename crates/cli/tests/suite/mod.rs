@@ -3,6 +3,7 @@
 mod app_server;
 mod apply_patch;
 mod cli;
+mod exec;
 mod sandbox;
 mod unprivileged;
 

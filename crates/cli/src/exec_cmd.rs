@@ -1,0 +1,491 @@
+//! `codex exec`: run the agent headless on one prompt. Human mode prints progress on stderr and
+//! the final message on stdout; `--json` prints the event stream (one JSON object per line).
+//! Exit code 1 whenever the turn failed.
+
+use codex_core::client::ModelClient;
+use codex_core::exec::Confinement;
+use codex_core::rollout::{self, LineKind, RolloutWriter};
+use codex_core::turn::{Session, SessionSettings, ThreadEvent};
+use codex_core::{CliOverrides, Config};
+use codex_protocol::{NetworkSandboxPolicy, SandboxPolicy};
+use codex_sandbox::config::{Overrides, SandboxMode, SandboxSelection};
+use serde_json::{Value, json};
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// The model when neither `-m` nor `model` says.
+pub const DEFAULT_MODEL: &str = "gpt-5.5";
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = false)]
+pub struct ExecArgs {
+    #[command(subcommand)]
+    resume: Option<ExecSubcommand>,
+    /// Print the events as JSON lines on stdout.
+    #[arg(long = "json", alias = "experimental-json", global = true)]
+    json: bool,
+    /// The model.
+    #[arg(short = 'm', long = "model", global = true)]
+    model: Option<String>,
+    /// read-only, workspace-write or danger-full-access.
+    #[arg(short = 's', long = "sandbox", value_name = "MODE", global = true)]
+    sandbox: Option<String>,
+    /// Shorthand for --sandbox workspace-write.
+    #[arg(long, global = true)]
+    full_auto: bool,
+    /// No sandbox and no approvals. Only inside an environment that is itself a sandbox.
+    #[arg(long = "dangerously-bypass-approvals-and-sandbox", global = true)]
+    bypass: bool,
+    /// The workspace (default: the current directory).
+    #[arg(short = 'C', long = "cd", value_name = "DIR", global = true)]
+    cwd: Option<PathBuf>,
+    /// Run outside a git repository.
+    #[arg(long, global = true)]
+    skip_git_repo_check: bool,
+    /// Override a config value: -c dotted.key=VALUE (TOML; otherwise a string).
+    #[arg(short = 'c', long = "config", value_name = "KEY=VALUE", global = true)]
+    config: Vec<String>,
+    /// Layer $CODEX_HOME/NAME.config.toml over config.toml.
+    #[arg(short = 'p', long = "profile", global = true)]
+    profile: Option<String>,
+    /// Write the last message of the agent to this file.
+    #[arg(short = 'o', long = "output-last-message", global = true)]
+    output_last_message: Option<PathBuf>,
+    /// A JSON schema the final message must follow.
+    #[arg(long = "output-schema", global = true)]
+    output_schema: Option<PathBuf>,
+    /// Attach an image to the prompt.
+    #[arg(short = 'i', long = "image", global = true)]
+    images: Vec<PathBuf>,
+    /// Save nothing under $CODEX_HOME/sessions.
+    #[arg(long, global = true)]
+    ephemeral: bool,
+    /// The task; `-` or absent reads it from stdin.
+    prompt: Option<String>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum ExecSubcommand {
+    /// Continue a saved session: `codex exec resume ID PROMPT` or `--last PROMPT`.
+    Resume {
+        /// The session id (or, with --last, the prompt).
+        id: Option<String>,
+        /// The prompt.
+        prompt: Option<String>,
+        /// The most recent session.
+        #[arg(long)]
+        last: bool,
+    },
+}
+
+fn fail(json: bool, message: &str) -> i32 {
+    if json {
+        print_line(&json!({"type": "error", "message": message}));
+        print_line(&json!({"type": "turn.failed", "error": {"message": message}}));
+    } else {
+        eprintln!("Error: {message}");
+    }
+    1
+}
+
+/// Writes one line on stdout; a closed stdout is not a crash.
+fn print_line(value: &Value) {
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{value}");
+    let _ = out.flush();
+}
+
+pub fn exec(args: ExecArgs) -> i32 {
+    let json = args.json;
+    match prepare(args) {
+        Ok(run) => run.go(),
+        Err(message) => fail(json, &message),
+    }
+}
+
+struct Run {
+    json: bool,
+    session: Session,
+    events: tokio::sync::mpsc::UnboundedReceiver<ThreadEvent>,
+    prompt: String,
+    images: Vec<String>,
+    output_last_message: Option<PathBuf>,
+    header: String,
+}
+
+fn read_stdin() -> Result<String, String> {
+    let mut text = String::new();
+    std::io::stdin()
+        .read_to_string(&mut text)
+        .map_err(|e| format!("reading the prompt from stdin: {e}"))?;
+    Ok(text)
+}
+
+fn image_url(path: &Path) -> Result<String, String> {
+    use base64::Engine;
+    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mime = match path
+        .extension()
+        .and_then(|e| e.to_str())
+        .map(str::to_ascii_lowercase)
+        .as_deref()
+    {
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("webp") => "image/webp",
+        _ => {
+            return Err(format!(
+                "{}: not a PNG, JPEG, GIF or WebP image",
+                path.display()
+            ));
+        }
+    };
+    Ok(format!(
+        "data:{mime};base64,{}",
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    ))
+}
+
+fn in_git_repo(dir: &Path) -> bool {
+    dir.ancestors().any(|d| d.join(".git").exists())
+}
+
+/// What the sandbox allows, in words (for the header and the model).
+fn describe(selection: &SandboxSelection) -> (String, bool) {
+    match selection {
+        SandboxSelection::Legacy { policy, .. } => match policy {
+            SandboxPolicy::DangerFullAccess => ("danger-full-access (no sandbox)".into(), false),
+            SandboxPolicy::ReadOnly { .. } => ("read-only, network off".into(), true),
+            SandboxPolicy::WorkspaceWrite { network_access, .. } => (
+                format!(
+                    "workspace-write, network {}",
+                    if *network_access { "on" } else { "off" }
+                ),
+                !network_access,
+            ),
+            SandboxPolicy::ExternalSandbox { network_access } => {
+                let on = *network_access == NetworkSandboxPolicy::Enabled;
+                (
+                    format!(
+                        "an outside sandbox, network {}",
+                        if on { "on" } else { "off" }
+                    ),
+                    !on,
+                )
+            }
+        },
+        SandboxSelection::Profile { name, network, .. } => {
+            let on = *network == NetworkSandboxPolicy::Enabled;
+            (
+                format!(
+                    "permission profile {name}, network {}",
+                    if on { "on" } else { "off" }
+                ),
+                !on,
+            )
+        }
+    }
+}
+
+fn prepare(args: ExecArgs) -> Result<Run, String> {
+    let home =
+        codex_login::codex_home().ok_or("cannot find the Codex home: set CODEX_HOME or HOME")?;
+    let config = Config::load(
+        &home,
+        &CliOverrides {
+            profile: args.profile.clone(),
+            config: args.config.clone(),
+        },
+    )
+    .map_err(|e| e.to_string())?;
+    for warning in &config.warnings {
+        eprintln!("warning: {warning}");
+    }
+    let cwd = match &args.cwd {
+        Some(dir) => dir
+            .canonicalize()
+            .map_err(|e| format!("-C {}: {e}", dir.display()))?,
+        None => std::env::current_dir().map_err(|e| format!("the current directory: {e}"))?,
+    };
+    if !args.skip_git_repo_check && !in_git_repo(&cwd) {
+        return Err(format!(
+            "{} is not inside a git repository; run codex exec in one, or pass --skip-git-repo-check",
+            cwd.display()
+        ));
+    }
+    let (resume, prompt_arg) = match args.resume {
+        Some(ExecSubcommand::Resume { id, prompt, last }) => {
+            if last {
+                // `resume --last PROMPT`: the one positional is the prompt.
+                (Some(None), prompt.or(id))
+            } else {
+                let id = id.ok_or("resume needs a session id, or --last")?;
+                (Some(Some(id)), prompt)
+            }
+        }
+        None => (None, args.prompt),
+    };
+    let prompt = match prompt_arg.as_deref() {
+        None | Some("-") => {
+            if prompt_arg.is_none() && std::io::stdin().is_terminal() {
+                return Err("no prompt: give it as an argument, or pipe it on stdin".into());
+            }
+            read_stdin()?
+        }
+        Some(text) => text.to_string(),
+    };
+    if prompt.trim().is_empty() {
+        return Err("the prompt is empty".into());
+    }
+    let images = args
+        .images
+        .iter()
+        .map(|p| image_url(p))
+        .collect::<Result<Vec<_>, _>>()?;
+    let output_schema = match &args.output_schema {
+        Some(path) => Some(
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("--output-schema {}: {e}", path.display()))
+                .and_then(|t| {
+                    serde_json::from_str::<Value>(&t)
+                        .map_err(|e| format!("--output-schema {}: not JSON: {e}", path.display()))
+                })?,
+        ),
+        None => None,
+    };
+
+    let sandbox_mode = match (&args.sandbox, args.full_auto, args.bypass) {
+        (_, _, true) => Some(SandboxMode::DangerFullAccess),
+        (Some(mode), _, _) => Some(SandboxMode::parse(mode).ok_or_else(|| {
+            format!("'{mode}' is not a sandbox mode; use read-only, workspace-write or danger-full-access")
+        })?),
+        (None, true, _) => Some(SandboxMode::WorkspaceWrite),
+        (None, false, false) => None,
+    };
+    let selection = config
+        .sandbox
+        .select(&Overrides {
+            sandbox_mode,
+            profile: None,
+        })
+        .map_err(|e| e.to_string())?;
+    let (sandbox_text, network_disabled) = describe(&selection);
+    let codex_exe =
+        std::env::current_exe().map_err(|e| format!("cannot find the codex binary: {e}"))?;
+    let confinement = match &selection {
+        SandboxSelection::Legacy {
+            policy: SandboxPolicy::DangerFullAccess,
+            ..
+        } => Confinement::None,
+        _ if cfg!(target_os = "linux") => Confinement::LinuxHelper {
+            helper: codex_exe.clone(),
+            policy_cwd: cwd.clone(),
+            selection: selection.clone(),
+        },
+        _ => {
+            return Err(
+                "codex exec sandboxes commands on Linux only so far; pass --sandbox danger-full-access to run unsandboxed"
+                    .into(),
+            );
+        }
+    };
+
+    let provider = config.model_provider.clone();
+    let auth = ModelClient::auth_for(&provider, || {
+        codex_login::AuthManager::new(&home).ok().map(Arc::new)
+    })
+    .map_err(|e| e.to_string())?;
+    let client = ModelClient::new(provider.clone(), auth).map_err(|e| e.to_string())?;
+    let model = args
+        .model
+        .or(config.model.clone())
+        .unwrap_or_else(|| DEFAULT_MODEL.to_string());
+    let (user_instructions, doc_warnings) =
+        codex_core::project_doc::user_instructions(&home, &cwd, config.project_doc_max_bytes);
+    for warning in doc_warnings {
+        eprintln!("warning: {warning}");
+    }
+    let mut command_env = codex_core::shell_env::command_env(
+        &config.shell_environment_policy,
+        std::env::vars(),
+        network_disabled,
+    );
+    for (name, value) in [
+        ("PAGER", "cat"),
+        ("GIT_PAGER", "cat"),
+        ("NO_COLOR", "1"),
+        ("CODEX_CI", "1"),
+    ] {
+        command_env
+            .entry(name.into())
+            .or_insert_with(|| value.into());
+    }
+    let settings = SessionSettings {
+        model: model.clone(),
+        cwd: cwd.clone(),
+        codex_exe,
+        confinement,
+        permissions_text: format!(
+            "<permissions instructions>\nCommands run in a sandbox: {sandbox_text}. Approval policy: never — nothing is asked; a command the sandbox blocks fails, and its output says so.\n</permissions instructions>"
+        ),
+        command_env,
+        user_instructions,
+        reasoning_effort: config.model_reasoning_effort,
+        output_schema,
+        stream_max_retries: provider.stream_max_retries,
+    };
+
+    let (tx, events) = tokio::sync::mpsc::unbounded_channel();
+    let (thread_id, history, rollout) = match resume {
+        Some(which) => {
+            let path = match which {
+                Some(id) => rollout::find(&home, &id).map_err(|e| e.to_string())?,
+                None => rollout::list(&home)
+                    .into_iter()
+                    .next()
+                    .ok_or("no saved session to resume under $CODEX_HOME/sessions")?,
+            };
+            let (meta, lines) = rollout::read(&path).map_err(|e| e.to_string())?;
+            let id = meta["id"].as_str().unwrap_or_default().to_string();
+            let history: Vec<Value> = lines
+                .into_iter()
+                .filter(|l| l.kind == LineKind::ResponseItem)
+                .map(|l| l.payload)
+                .collect();
+            let writer = if args.ephemeral {
+                None
+            } else {
+                Some(RolloutWriter::open(&path).map_err(|e| e.to_string())?)
+            };
+            (id, history, writer)
+        }
+        None => {
+            let id = rollout::new_session_id();
+            let history = Session::initial_context(&settings);
+            let writer = if args.ephemeral {
+                None
+            } else {
+                let mut writer = RolloutWriter::create(
+                    &home,
+                    &id,
+                    chrono_now(),
+                    json!({"id": id, "cwd": cwd, "originator": "codex_exec",
+                        "cli_version": env!("CARGO_PKG_VERSION"), "model_provider": config.model_provider_id}),
+                )
+                .map_err(|e| e.to_string())?;
+                for item in &history {
+                    writer
+                        .append(LineKind::ResponseItem, item.clone())
+                        .map_err(|e| e.to_string())?;
+                }
+                Some(writer)
+            };
+            (id, history, writer)
+        }
+    };
+    let header = format!(
+        "codex exec — model {model} ({}), workdir {}\nsandbox: {sandbox_text}\nsession {thread_id}",
+        config.model_provider_id,
+        cwd.display()
+    );
+    let session = Session::new(client, settings, thread_id, history, rollout, tx);
+    Ok(Run {
+        json: args.json,
+        session,
+        events,
+        prompt,
+        images,
+        output_last_message: args.output_last_message,
+        header,
+    })
+}
+
+fn chrono_now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+impl Run {
+    fn go(mut self) -> i32 {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime starts");
+        let json = self.json;
+        if json {
+            print_line(&json!({"type": "thread.started", "thread_id": self.session.thread_id()}));
+        } else {
+            eprintln!("{}", self.header);
+        }
+        let mut events = self.events;
+        let printer = runtime.spawn(async move {
+            let mut last_message = None;
+            while let Some(event) = events.recv().await {
+                if let ThreadEvent::ItemCompleted { item } = &event
+                    && item["type"] == "agent_message"
+                {
+                    last_message = item["text"].as_str().map(str::to_string);
+                }
+                if json {
+                    print_line(&serde_json::to_value(&event).expect("events serialize"));
+                } else {
+                    human(&event);
+                }
+            }
+            last_message
+        });
+        let prompt = std::mem::take(&mut self.prompt);
+        let images = std::mem::take(&mut self.images);
+        let mut session = self.session;
+        let result = runtime.block_on(async move {
+            let result = session.run_turn(&prompt, &images).await;
+            drop(session); // closes the event channel
+            result
+        });
+        let last_message = runtime.block_on(printer).ok().flatten();
+        if let (Some(path), Some(text)) = (&self.output_last_message, &last_message)
+            && let Err(e) = std::fs::write(path, text)
+        {
+            eprintln!("Error: writing {}: {e}", path.display());
+            return 1;
+        }
+        if !json && let Some(text) = last_message {
+            let mut out = std::io::stdout().lock();
+            let _ = writeln!(out, "{text}");
+        }
+        i32::from(result.is_err())
+    }
+}
+
+/// Progress on stderr.
+fn human(event: &ThreadEvent) {
+    match event {
+        ThreadEvent::ItemStarted { item } if item["type"] == "command_execution" => {
+            eprintln!("exec {}", item["command"].as_str().unwrap_or_default());
+        }
+        ThreadEvent::ItemCompleted { item } if item["type"] == "command_execution" => {
+            eprintln!("  exit {}", item["exit_code"]);
+        }
+        ThreadEvent::ItemCompleted { item } if item["type"] == "file_change" => {
+            for change in item["changes"].as_array().into_iter().flatten() {
+                eprintln!(
+                    "{} {} ({})",
+                    change["kind"].as_str().unwrap_or_default(),
+                    change["path"].as_str().unwrap_or_default(),
+                    item["status"].as_str().unwrap_or_default()
+                );
+            }
+        }
+        ThreadEvent::ItemCompleted { item } if item["type"] == "reasoning" => {
+            eprintln!("thinking: {}", item["text"].as_str().unwrap_or_default());
+        }
+        ThreadEvent::Error { message } => eprintln!("error: {message}"),
+        ThreadEvent::TurnCompleted { usage } => eprintln!(
+            "tokens used: {} in, {} out",
+            usage.input_tokens, usage.output_tokens
+        ),
+        _ => {}
+    }
+}

@@ -1,0 +1,340 @@
+//! `codex exec` end to end: the built binary against a scripted model server on 127.0.0.1,
+//! checking both the JSONL it prints and the requests it sends.
+
+use super::{codex, run, text};
+use codex_test_support::responses::{completed, function_call, message};
+use codex_test_support::{Reply, ResponsesServer};
+use serde_json::{Value, json};
+use std::path::Path;
+use std::process::{Command, Output};
+
+struct Workspace {
+    home: tempfile::TempDir,
+    dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    fn new() -> Workspace {
+        let workspace = Workspace {
+            home: tempfile::tempdir().unwrap(),
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir(workspace.dir.path().join(".git")).unwrap();
+        workspace
+    }
+
+    fn exec(&self, server: &ResponsesServer, args: &[&str], stdin: &[u8]) -> Output {
+        let mut command = Command::new("env");
+        command
+            .arg(format!("CODEX_HOME={}", self.home.path().display()))
+            .arg("MOCK_KEY=sk-mock")
+            .arg("SHELL=/bin/sh")
+            .arg(codex())
+            .arg("exec")
+            .args(["-C", self.dir.path().to_str().unwrap()])
+            .args(["-c", "model_provider=mock"])
+            .args([
+                "-c",
+                &format!(
+                    "model_providers.mock={{name=\"mock\", base_url=\"{}\", env_key=\"MOCK_KEY\", request_max_retries=1, stream_max_retries=0, stream_idle_timeout_ms=5000}}",
+                    server.base_url
+                ),
+            ])
+            .args(args);
+        run(command, stdin)
+    }
+}
+
+fn events(output: &Output) -> Vec<Value> {
+    text(&output.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect()
+}
+
+fn types(events: &[Value]) -> Vec<String> {
+    events
+        .iter()
+        .map(|e| match e["item"]["type"].as_str() {
+            Some(kind) => format!("{} {kind}", e["type"].as_str().unwrap()),
+            None => e["type"].as_str().unwrap().to_string(),
+        })
+        .collect()
+}
+
+#[test]
+fn a_plain_answer() {
+    let server = ResponsesServer::start(vec![Reply::Events(vec![
+        message("Hello from the mock!"),
+        completed("r1", 120, 7),
+    ])]);
+    let ws = Workspace::new();
+    let out = ws.exec(&server, &["--json", "-m", "gpt-test", "say hello"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = events(&out);
+    assert_eq!(
+        types(&events),
+        [
+            "thread.started",
+            "turn.started",
+            "item.completed agent_message",
+            "turn.completed"
+        ]
+    );
+    assert_eq!(events[2]["item"]["text"], "Hello from the mock!");
+    assert_eq!(events[2]["item"]["id"], "item_0");
+    assert_eq!(events[3]["usage"]["input_tokens"], 120);
+    assert_eq!(events[3]["usage"]["output_tokens"], 7);
+
+    let request = &server.requests()[0];
+    assert_eq!(request.path, "/v1/responses");
+    assert_eq!(request.header("authorization"), Some("Bearer sk-mock"));
+    let body = &request.body;
+    assert_eq!(body["model"], "gpt-test");
+    assert_eq!(body["prompt_cache_key"], events[0]["thread_id"]);
+    let input = body["input"].as_array().unwrap();
+    assert_eq!(input[0]["role"], "developer");
+    assert!(
+        input[1]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("network off")
+    );
+    assert!(
+        input[2]["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .contains("<environment_context>")
+    );
+    assert_eq!(input.last().unwrap()["content"][0]["text"], "say hello");
+    let tools: Vec<&str> = body["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(tools, ["exec_command", "apply_patch", "update_plan"]);
+
+    // The session was saved, and the human mode prints the answer on stdout.
+    let thread = events[0]["thread_id"].as_str().unwrap();
+    let sessions = ws.home.path().join("sessions");
+    assert!(
+        walk(&sessions)
+            .iter()
+            .any(|p| p.ends_with(&format!("{thread}.jsonl")))
+    );
+    let server = ResponsesServer::start(vec![Reply::Events(vec![
+        message("Plain."),
+        completed("r", 1, 1),
+    ])]);
+    let out = ws.exec(&server, &["--ephemeral", "again"], b"");
+    assert_eq!(text(&out.stdout), "Plain.\n");
+    assert!(
+        text(&out.stderr).contains("sandbox: read-only"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            out.extend(walk(&path));
+        } else {
+            out.push(path.display().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn a_command_in_the_sandbox_then_an_answer() {
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call(
+                "call_1",
+                "exec_command",
+                &json!({"cmd": "echo hello-from-shell; pwd; touch denied.txt"}),
+            ),
+            completed("r1", 100, 10),
+        ]),
+        Reply::Events(vec![message("Done."), completed("r2", 200, 5)]),
+    ]);
+    let ws = Workspace::new();
+    let out = ws.exec(&server, &["--json", "-s", "read-only", "run it"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = events(&out);
+    assert_eq!(
+        types(&events),
+        [
+            "thread.started",
+            "turn.started",
+            "item.started command_execution",
+            "item.completed command_execution",
+            "item.completed agent_message",
+            "turn.completed"
+        ]
+    );
+    let done = &events[3]["item"];
+    assert_eq!(
+        done["command"],
+        "/bin/sh -lc 'echo hello-from-shell; pwd; touch denied.txt'"
+    );
+    assert_eq!(
+        done["status"], "failed",
+        "the read-only sandbox refused the write: {done}"
+    );
+    assert_ne!(done["exit_code"], 0);
+    let output = done["aggregated_output"].as_str().unwrap();
+    assert!(output.contains("hello-from-shell"), "{output}");
+    assert!(
+        output.contains(ws.dir.path().canonicalize().unwrap().to_str().unwrap()),
+        "{output}"
+    );
+    assert!(!ws.dir.path().join("denied.txt").exists());
+    assert_eq!(
+        events[5]["usage"]["input_tokens"], 300,
+        "usage adds up over the turn"
+    );
+
+    let second = &server.requests()[1].body["input"];
+    let items = second.as_array().unwrap();
+    let call = &items[items.len() - 2];
+    let result = &items[items.len() - 1];
+    assert_eq!(call["type"], "function_call");
+    assert_eq!(result["type"], "function_call_output");
+    assert_eq!(result["call_id"], "call_1");
+    let text_out = result["output"].as_str().unwrap();
+    assert!(
+        text_out.contains("Process exited with code") && text_out.contains("hello-from-shell"),
+        "{text_out}"
+    );
+}
+
+#[test]
+fn a_patch_then_an_answer() {
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p1", "name": "apply_patch",
+                "input": "*** Begin Patch\n*** Add File: hello.txt\n+hi there\n*** End Patch\n"}}),
+            completed("r1", 10, 10),
+        ]),
+        Reply::Events(vec![message("Added hello.txt."), completed("r2", 10, 5)]),
+    ]);
+    let ws = Workspace::new();
+    let out = ws.exec(&server, &["--json", "--full-auto", "add a file"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = events(&out);
+    assert_eq!(
+        types(&events)[2..5],
+        [
+            "item.started file_change",
+            "item.completed file_change",
+            "item.completed agent_message"
+        ]
+    );
+    let change = &events[3]["item"];
+    assert_eq!(change["status"], "completed", "{change}");
+    assert_eq!(change["changes"][0]["kind"], "add");
+    assert_eq!(
+        std::fs::read_to_string(ws.dir.path().join("hello.txt")).unwrap(),
+        "hi there\n"
+    );
+    let items = server.requests()[1].body["input"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let result = items.last().unwrap();
+    assert_eq!(result["type"], "custom_tool_call_output");
+    assert!(
+        result["output"].as_str().unwrap().contains("hello.txt"),
+        "{result}"
+    );
+}
+
+#[test]
+fn failures_and_resume() {
+    let ws = Workspace::new();
+    let server = ResponsesServer::start(vec![Reply::Status(
+        400,
+        "{\"error\":{\"message\":\"bad model\"}}".into(),
+        vec![],
+    )]);
+    let out = ws.exec(&server, &["--json", "hi"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    let events = events(&out);
+    assert_eq!(
+        types(&events),
+        ["thread.started", "turn.started", "error", "turn.failed"]
+    );
+    assert!(
+        events[3]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("bad model")
+    );
+
+    // Not a git repository: refused unless asked.
+    std::fs::remove_dir(ws.dir.path().join(".git")).unwrap();
+    let out = ws.exec(&server, &["hi"], b"");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stderr).contains("--skip-git-repo-check"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    // The prompt on stdin, then a resumed session carrying the whole history.
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![message("first answer"), completed("r1", 1, 1)]),
+        Reply::Events(vec![message("second answer"), completed("r2", 1, 1)]),
+    ]);
+    let out = ws.exec(
+        &server,
+        &["--json", "--skip-git-repo-check"],
+        b"prompt from stdin",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let thread = events_of(&out)[0]["thread_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let out = ws.exec(
+        &server,
+        &[
+            "--json",
+            "--skip-git-repo-check",
+            "resume",
+            &thread,
+            "and now?",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(events_of(&out)[0]["thread_id"], thread.as_str());
+    let input = server.requests()[1].body["input"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let texts: Vec<String> = input
+        .iter()
+        .map(|i| {
+            i["content"][0]["text"]
+                .as_str()
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert!(
+        texts.contains(&"prompt from stdin".to_string()),
+        "{texts:?}"
+    );
+    assert!(texts.contains(&"first answer".to_string()), "{texts:?}");
+    assert_eq!(texts.last().unwrap(), "and now?");
+}
+
+fn events_of(output: &Output) -> Vec<Value> {
+    events(output)
+}

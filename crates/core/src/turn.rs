@@ -1,0 +1,557 @@
+//! The turn loop: send the history, run every tool call of the answer (concurrently), append
+//! the calls and their outputs, and ask again until an answer calls no tool. What happens is
+//! reported as the `codex exec --json` events ([`ThreadEvent`]) on a channel.
+
+use crate::client::{ClientError, ModelClient, Prompt, ResponseEvent, TokenUsage};
+use crate::config::ReasoningEffort;
+use crate::exec::{self, CommandRequest, Confinement};
+use crate::rollout::{LineKind, RolloutWriter};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use tokio::sync::mpsc::UnboundedSender;
+
+/// How long a command may run before it is killed with its process group.
+pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(600);
+/// `max_output_tokens` when the model gives none; a token is counted as 4 bytes.
+const DEFAULT_MAX_OUTPUT_TOKENS: usize = 10_000;
+
+/// The `codex exec --json` stream, one JSON object per line.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(tag = "type")]
+pub enum ThreadEvent {
+    #[serde(rename = "thread.started")]
+    ThreadStarted { thread_id: String },
+    #[serde(rename = "turn.started")]
+    TurnStarted {},
+    #[serde(rename = "item.started")]
+    ItemStarted { item: Value },
+    #[serde(rename = "item.updated")]
+    ItemUpdated { item: Value },
+    #[serde(rename = "item.completed")]
+    ItemCompleted { item: Value },
+    #[serde(rename = "turn.completed")]
+    TurnCompleted { usage: Usage },
+    #[serde(rename = "turn.failed")]
+    TurnFailed { error: ErrorMessage },
+    #[serde(rename = "error")]
+    Error { message: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ErrorMessage {
+    pub message: String,
+}
+
+/// Token usage as `turn.completed` reports it: the thread's running total.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Usage {
+    pub input_tokens: u64,
+    pub cached_input_tokens: u64,
+    pub cache_write_input_tokens: u64,
+    pub output_tokens: u64,
+    pub reasoning_output_tokens: u64,
+}
+
+impl Usage {
+    fn add(&mut self, usage: &TokenUsage) {
+        self.input_tokens += usage.input_tokens;
+        self.cached_input_tokens += usage.cached_input_tokens;
+        self.output_tokens += usage.output_tokens;
+        self.reasoning_output_tokens += usage.reasoning_output_tokens;
+    }
+}
+
+/// What a session needs besides the client.
+#[derive(Debug, Clone)]
+pub struct SessionSettings {
+    pub model: String,
+    pub cwd: PathBuf,
+    /// The codex binary: the sandbox helper and the apply_patch CLI live in it.
+    pub codex_exe: PathBuf,
+    pub confinement: Confinement,
+    /// The sandbox in words, for the model.
+    pub permissions_text: String,
+    /// The environment commands get.
+    pub command_env: BTreeMap<String, String>,
+    /// AGENTS.md instructions, already collected.
+    pub user_instructions: Option<String>,
+    pub reasoning_effort: Option<ReasoningEffort>,
+    pub output_schema: Option<Value>,
+    pub stream_max_retries: u64,
+}
+
+pub struct Session {
+    client: ModelClient,
+    settings: SessionSettings,
+    thread_id: String,
+    history: Vec<Value>,
+    usage: Usage,
+    next_item: u64,
+    rollout: Option<RolloutWriter>,
+    events: UnboundedSender<ThreadEvent>,
+}
+
+/// The model's standing instructions (the first `developer` message).
+pub const BASE_INSTRUCTIONS: &str = "You are a coding agent working in the user's workspace \
+through tools. Read before you change; keep changes small and focused on the task; run the \
+project's own checks when you can. Use `exec_command` for shell commands and `apply_patch` to \
+edit files. When you are done, reply with a short summary of what you did and anything the \
+user should know.";
+
+impl Session {
+    pub fn new(
+        client: ModelClient,
+        settings: SessionSettings,
+        thread_id: String,
+        history: Vec<Value>,
+        rollout: Option<RolloutWriter>,
+        events: UnboundedSender<ThreadEvent>,
+    ) -> Session {
+        Session {
+            client,
+            settings,
+            thread_id,
+            history,
+            usage: Usage::default(),
+            next_item: 0,
+            rollout,
+            events,
+        }
+    }
+
+    pub fn thread_id(&self) -> &str {
+        &self.thread_id
+    }
+
+    fn emit(&self, event: ThreadEvent) {
+        let _ = self.events.send(event);
+    }
+
+    fn item_id(&mut self) -> String {
+        let id = format!("item_{}", self.next_item);
+        self.next_item += 1;
+        id
+    }
+
+    fn record(&mut self, kind: LineKind, payload: Value) {
+        if let Some(rollout) = self.rollout.as_mut()
+            && let Err(e) = rollout.append(kind, payload)
+        {
+            let message = format!("{e}; the session is no longer being saved");
+            self.rollout = None;
+            self.emit(ThreadEvent::Error { message });
+        }
+    }
+
+    fn push_history(&mut self, item: Value) {
+        self.record(LineKind::ResponseItem, item.clone());
+        self.history.push(item);
+    }
+
+    /// The context a new thread starts with.
+    pub fn initial_context(settings: &SessionSettings) -> Vec<Value> {
+        let mut items = vec![
+            developer(BASE_INSTRUCTIONS),
+            developer(&settings.permissions_text),
+        ];
+        let mut context = Vec::new();
+        if let Some(instructions) = &settings.user_instructions {
+            context.push(crate::project_doc::instructions_message(
+                &settings.cwd,
+                instructions,
+            ));
+        }
+        let shell = exec::shell_argv("")[0].clone();
+        context.push(format!(
+            "<environment_context>\n  <cwd>{}</cwd>\n  <shell>{}</shell>\n  <current_date>{}</current_date>\n</environment_context>",
+            settings.cwd.display(),
+            Path::new(&shell).file_name().and_then(|n| n.to_str()).unwrap_or("bash"),
+            chrono::Local::now().format("%Y-%m-%d"),
+        ));
+        items.push(json!({"type": "message", "role": "user", "content":
+            context.iter().map(|t| json!({"type": "input_text", "text": t})).collect::<Vec<_>>()}));
+        items
+    }
+
+    /// Runs one turn for `prompt`; `Err` carries the message `turn.failed` reported.
+    pub async fn run_turn(&mut self, prompt: &str, images: &[String]) -> Result<(), String> {
+        self.emit(ThreadEvent::TurnStarted {});
+        let mut content = vec![json!({"type": "input_text", "text": prompt})];
+        content.extend(
+            images
+                .iter()
+                .map(|url| json!({"type": "input_image", "image_url": url})),
+        );
+        self.push_history(json!({"type": "message", "role": "user", "content": content}));
+        let mut plan_item: Option<Value> = None;
+        let result = loop {
+            let items = match self.request().await {
+                Ok(items) => items,
+                Err(message) => break Err(message),
+            };
+            let mut calls = Vec::new();
+            for item in items {
+                self.push_history(item.clone());
+                match item["type"].as_str().unwrap_or_default() {
+                    "message" => {
+                        let text: String = item["content"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|c| c["text"].as_str())
+                            .collect();
+                        let id = self.item_id();
+                        self.emit(ThreadEvent::ItemCompleted {
+                            item: json!({"id": id, "type": "agent_message", "text": text}),
+                        });
+                    }
+                    "reasoning" => {
+                        let text: Vec<&str> = item["summary"]
+                            .as_array()
+                            .into_iter()
+                            .flatten()
+                            .filter_map(|s| s["text"].as_str())
+                            .collect();
+                        if !text.is_empty() {
+                            let id = self.item_id();
+                            self.emit(ThreadEvent::ItemCompleted {
+                                item: json!({"id": id, "type": "reasoning", "text": text.join("\n\n")}),
+                            });
+                        }
+                    }
+                    "function_call" | "custom_tool_call" => calls.push(item),
+                    _ => {}
+                }
+            }
+            if calls.is_empty() {
+                break Ok(());
+            }
+            let outputs = self.run_calls(calls, &mut plan_item).await;
+            for output in outputs {
+                self.push_history(output);
+            }
+        };
+        if let Some(mut plan) = plan_item {
+            plan["status"] = json!("completed");
+            self.emit(ThreadEvent::ItemCompleted {
+                item: strip_status(plan),
+            });
+        }
+        match result {
+            Ok(()) => {
+                self.emit(ThreadEvent::TurnCompleted { usage: self.usage });
+                Ok(())
+            }
+            Err(message) => {
+                self.emit(ThreadEvent::Error {
+                    message: message.clone(),
+                });
+                self.emit(ThreadEvent::TurnFailed {
+                    error: ErrorMessage {
+                        message: message.clone(),
+                    },
+                });
+                Err(message)
+            }
+        }
+    }
+
+    /// One model request (retried on stream failures); the items of the answer.
+    async fn request(&mut self) -> Result<Vec<Value>, String> {
+        let prompt = Prompt {
+            model: self.settings.model.clone(),
+            input: self.history.clone(),
+            tools: tool_specs(),
+            reasoning_effort: self.settings.reasoning_effort,
+            prompt_cache_key: Some(self.thread_id.clone()),
+            output_schema: self.settings.output_schema.clone(),
+        };
+        let mut attempt = 0;
+        loop {
+            match self.stream_once(&prompt).await {
+                Ok((items, usage)) => {
+                    if let Some(usage) = usage {
+                        self.usage.add(&usage);
+                        self.record(
+                            LineKind::EventMsg,
+                            json!({"type": "token_count", "usage": self.usage}),
+                        );
+                    }
+                    return Ok(items);
+                }
+                Err(e)
+                    if e.is_retryable_stream_error()
+                        && attempt < self.settings.stream_max_retries =>
+                {
+                    attempt += 1;
+                    self.emit(ThreadEvent::Error {
+                        message: format!(
+                            "Reconnecting... {attempt}/{} ({e})",
+                            self.settings.stream_max_retries
+                        ),
+                    });
+                }
+                Err(e) => return Err(e.to_string()),
+            }
+        }
+    }
+
+    async fn stream_once(
+        &self,
+        prompt: &Prompt,
+    ) -> Result<(Vec<Value>, Option<TokenUsage>), ClientError> {
+        let mut stream = self.client.stream(prompt).await?;
+        let mut items = Vec::new();
+        while let Some(event) = stream.next().await {
+            match event? {
+                ResponseEvent::OutputItemDone(item) => items.push(item),
+                ResponseEvent::Completed { usage, .. } => return Ok((items, usage)),
+                _ => {}
+            }
+        }
+        Err(ClientError::ClosedEarly)
+    }
+
+    /// Runs the calls concurrently; their outputs, in call order.
+    async fn run_calls(&mut self, calls: Vec<Value>, plan_item: &mut Option<Value>) -> Vec<Value> {
+        let mut tasks = tokio::task::JoinSet::new();
+        let mut outputs: Vec<Option<Value>> = vec![None; calls.len()];
+        for (index, call) in calls.iter().enumerate() {
+            let call_id = call["call_id"].as_str().unwrap_or_default().to_string();
+            let name = call["name"].as_str().unwrap_or_default().to_string();
+            let custom = call["type"] == "custom_tool_call";
+            match name.as_str() {
+                "exec_command" if !custom => {
+                    let args: Result<ExecArgs, _> =
+                        serde_json::from_str(call["arguments"].as_str().unwrap_or("{}"));
+                    let args = match args {
+                        Ok(args) => args,
+                        Err(e) => {
+                            outputs[index] = Some(function_output(
+                                &call_id,
+                                &format!("failed to parse function arguments: {e}"),
+                            ));
+                            continue;
+                        }
+                    };
+                    let id = self.item_id();
+                    let shown = shown_command(&args.cmd);
+                    self.emit(ThreadEvent::ItemStarted { item: json!({"id": id, "type": "command_execution",
+                        "command": shown, "aggregated_output": "", "exit_code": null, "status": "in_progress"}) });
+                    let request = CommandRequest {
+                        argv: exec::shell_argv(&args.cmd),
+                        cwd: args
+                            .workdir
+                            .map(|w| self.settings.cwd.join(w))
+                            .unwrap_or_else(|| self.settings.cwd.clone()),
+                        env: self.settings.command_env.clone(),
+                        timeout: COMMAND_TIMEOUT,
+                        max_output_bytes: args
+                            .max_output_tokens
+                            .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS)
+                            .saturating_mul(4),
+                    };
+                    let confinement = self.settings.confinement.clone();
+                    let events = self.events.clone();
+                    tasks.spawn(async move {
+                        let result = exec::run(&request, &confinement).await;
+                        let (text, exit_code, aggregated) = match &result {
+                            Ok(out) => (exec::format_output(out), out.exit_code, out.output.clone()),
+                            Err(e) => (format!("exec_command failed: {e}"), None, e.clone()),
+                        };
+                        let status = if exit_code == Some(0) { "completed" } else { "failed" };
+                        let _ = events.send(ThreadEvent::ItemCompleted { item: json!({"id": id, "type": "command_execution",
+                            "command": shown, "aggregated_output": aggregated, "exit_code": exit_code, "status": status}) });
+                        (index, function_output(&call_id, &text))
+                    });
+                }
+                "apply_patch" => {
+                    let patch = if custom {
+                        call["input"].as_str().unwrap_or_default().to_string()
+                    } else {
+                        serde_json::from_str::<Value>(call["arguments"].as_str().unwrap_or("{}"))
+                            .ok()
+                            .and_then(|v| v["input"].as_str().map(str::to_string))
+                            .unwrap_or_default()
+                    };
+                    let id = self.item_id();
+                    let changes = patch_changes(&patch, &self.settings.cwd);
+                    self.emit(ThreadEvent::ItemStarted { item: json!({"id": id, "type": "file_change", "changes": changes, "status": "in_progress"}) });
+                    let request = CommandRequest {
+                        argv: vec![
+                            self.settings.codex_exe.display().to_string(),
+                            "--codex-run-as-apply-patch".into(),
+                            patch,
+                        ],
+                        cwd: self.settings.cwd.clone(),
+                        env: self.settings.command_env.clone(),
+                        timeout: COMMAND_TIMEOUT,
+                        max_output_bytes: DEFAULT_MAX_OUTPUT_TOKENS * 4,
+                    };
+                    let confinement = self.settings.confinement.clone();
+                    let events = self.events.clone();
+                    tasks.spawn(async move {
+                        let result = exec::run(&request, &confinement).await;
+                        let (text, ok) = match &result {
+                            Ok(out) => (format!("Exit code: {}\nWall time: {:.1} seconds\nOutput:\n{}",
+                                out.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
+                                out.wall.as_secs_f64(), out.output), out.exit_code == Some(0)),
+                            Err(e) => (format!("apply_patch failed: {e}"), false),
+                        };
+                        let status = if ok { "completed" } else { "failed" };
+                        let _ = events.send(ThreadEvent::ItemCompleted { item: json!({"id": id, "type": "file_change", "changes": changes, "status": status}) });
+                        let output = if custom {
+                            json!({"type": "custom_tool_call_output", "call_id": call_id, "output": text})
+                        } else {
+                            function_output(&call_id, &text)
+                        };
+                        (index, output)
+                    });
+                }
+                "update_plan" if !custom => {
+                    let text = match serde_json::from_str::<Value>(call["arguments"].as_str().unwrap_or("{}")) {
+                        Ok(args) if args["plan"].is_array() => {
+                            let items: Vec<Value> = args["plan"].as_array().into_iter().flatten().map(|step| json!({
+                                "text": step["step"].as_str().unwrap_or_default(),
+                                "completed": step["status"] == "completed",
+                            })).collect();
+                            match plan_item {
+                                Some(plan) => {
+                                    plan["items"] = json!(items);
+                                    self.emit(ThreadEvent::ItemUpdated { item: strip_status(plan.clone()) });
+                                }
+                                None => {
+                                    let plan = json!({"id": self.item_id(), "type": "todo_list", "items": items});
+                                    self.emit(ThreadEvent::ItemStarted { item: plan.clone() });
+                                    *plan_item = Some(plan);
+                                }
+                            }
+                            "Plan updated".to_string()
+                        }
+                        Ok(_) => "failed to parse function arguments: `plan` must be a list of {step, status}".to_string(),
+                        Err(e) => format!("failed to parse function arguments: {e}"),
+                    };
+                    outputs[index] = Some(function_output(&call_id, &text));
+                }
+                other => {
+                    let text = format!("unsupported call: {other}");
+                    outputs[index] = Some(if custom {
+                        json!({"type": "custom_tool_call_output", "call_id": call_id, "output": text})
+                    } else {
+                        function_output(&call_id, &text)
+                    });
+                }
+            }
+        }
+        while let Some(done) = tasks.join_next().await {
+            if let Ok((index, output)) = done {
+                outputs[index] = Some(output);
+            }
+        }
+        calls
+            .iter()
+            .zip(outputs)
+            .map(|(call, output)| {
+                output.unwrap_or_else(|| {
+                    function_output(
+                        call["call_id"].as_str().unwrap_or_default(),
+                        "the tool stopped without an answer",
+                    )
+                })
+            })
+            .collect()
+    }
+}
+
+fn strip_status(mut item: Value) -> Value {
+    if let Some(map) = item.as_object_mut() {
+        map.remove("status");
+    }
+    item
+}
+
+#[derive(serde::Deserialize)]
+struct ExecArgs {
+    cmd: String,
+    workdir: Option<String>,
+    max_output_tokens: Option<usize>,
+}
+
+fn developer(text: &str) -> Value {
+    json!({"type": "message", "role": "developer", "content": [{"type": "input_text", "text": text}]})
+}
+
+fn function_output(call_id: &str, text: &str) -> Value {
+    json!({"type": "function_call_output", "call_id": call_id, "output": text})
+}
+
+/// `/bin/bash -lc 'cmd'`, as the item shows it.
+fn shown_command(cmd: &str) -> String {
+    let argv = exec::shell_argv(cmd);
+    format!("{} -lc '{}'", argv[0], cmd.replace('\'', "'\\''"))
+}
+
+/// The files a patch touches, for the `file_change` item.
+fn patch_changes(patch: &str, cwd: &Path) -> Vec<Value> {
+    let Ok(parsed) = codex_apply_patch::parse_patch(patch) else {
+        return Vec::new();
+    };
+    parsed
+        .hunks
+        .iter()
+        .map(|hunk| {
+            let (path, kind) = match hunk {
+                codex_apply_patch::Hunk::Add { path, .. } => (path, "add"),
+                codex_apply_patch::Hunk::Delete { path, .. } => (path, "delete"),
+                codex_apply_patch::Hunk::Update { path, .. } => (path, "update"),
+            };
+            json!({"path": cwd.join(path), "kind": kind})
+        })
+        .collect()
+}
+
+/// The tools offered to the model.
+pub fn tool_specs() -> Vec<Value> {
+    vec![
+        json!({"type": "function", "name": "exec_command", "strict": false,
+        "description": "Runs a shell command (`$SHELL -lc CMD`) in the workspace, inside the sandbox, and returns its output and exit code.",
+        "parameters": {"type": "object", "additionalProperties": false, "required": ["cmd"], "properties": {
+            "cmd": {"type": "string", "description": "The shell command to run."},
+            "workdir": {"type": "string", "description": "Directory to run in, relative to the workspace (default: the workspace)."},
+            "max_output_tokens": {"type": "number", "description": "Keep at most about this many tokens of output (head and tail)."},
+        }}}),
+        json!({"type": "custom", "name": "apply_patch",
+            "description": "Edits files. Input is a patch: `*** Begin Patch`, then `*** Add File: PATH` (lines prefixed `+`), `*** Delete File: PATH`, or `*** Update File: PATH` (optional `*** Move to: PATH`) with `@@` chunks of context ` `, removed `-` and added `+` lines, then `*** End Patch`.",
+            "format": {"type": "grammar", "syntax": "lark", "definition": APPLY_PATCH_GRAMMAR}}),
+        json!({"type": "function", "name": "update_plan", "strict": false,
+        "description": "Records the plan for the task as steps with a status; call it again as steps progress.",
+        "parameters": {"type": "object", "additionalProperties": false, "required": ["plan"], "properties": {
+            "explanation": {"type": "string"},
+            "plan": {"type": "array", "items": {"type": "object", "additionalProperties": false, "required": ["step", "status"], "properties": {
+                "step": {"type": "string"},
+                "status": {"type": "string", "enum": ["pending", "in_progress", "completed"]},
+            }}},
+        }}}),
+    ]
+}
+
+/// The patch format as a Lark grammar, for models that constrain their output to it.
+pub const APPLY_PATCH_GRAMMAR: &str = r#"start: begin_patch hunk+ end_patch
+begin_patch: "*** Begin Patch" LF
+end_patch: "*** End Patch" LF?
+hunk: add_hunk | delete_hunk | update_hunk
+add_hunk: "*** Add File: " filename LF add_line+
+delete_hunk: "*** Delete File: " filename LF
+update_hunk: "*** Update File: " filename LF change_move? change?
+filename: /(.+)/
+add_line: "+" /(.*)/ LF -> line
+change_move: "*** Move to: " filename LF
+change: (change_context | change_line)+ eof_line?
+change_context: ("@@" | "@@ " /(.+)/) LF
+change_line: ("+" | "-" | " ") /(.*)/ LF
+eof_line: "*** End of File" LF
+%import common.LF
+"#;
