@@ -105,6 +105,7 @@ pub fn exec(args: ExecArgs) -> i32 {
 }
 
 struct Run {
+    warnings: Vec<String>,
     json: bool,
     session: Session,
     events: tokio::sync::mpsc::UnboundedReceiver<ThreadEvent>,
@@ -200,9 +201,7 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
         },
     )
     .map_err(|e| e.to_string())?;
-    for warning in &config.warnings {
-        eprintln!("warning: {warning}");
-    }
+    let mut warnings = config.warnings.clone();
     let cwd = match &args.cwd {
         Some(dir) => dir
             .canonicalize()
@@ -304,8 +303,15 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
         .unwrap_or_else(|| DEFAULT_MODEL.to_string());
     let (user_instructions, doc_warnings) =
         codex_core::project_doc::user_instructions(&home, &cwd, config.project_doc_max_bytes);
-    for warning in doc_warnings {
-        eprintln!("warning: {warning}");
+    warnings.extend(doc_warnings);
+    // Missing or too old bubblewrap, blocked user namespaces: said once, at the start.
+    #[cfg(target_os = "linux")]
+    if let Confinement::LinuxHelper { selection, .. } = &confinement {
+        match codex_linux_sandbox::startup_warning(selection, &cwd) {
+            Ok(Some(warning)) => warnings.push(warning),
+            Ok(None) => {}
+            Err(e) => return Err(e.to_string()),
+        }
     }
     let mut command_env = codex_core::shell_env::command_env(
         &config.shell_environment_policy,
@@ -392,6 +398,7 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
     );
     let session = Session::new(client, settings, thread_id, history, rollout, tx);
     Ok(Run {
+        warnings,
         json: args.json,
         session,
         events,
@@ -439,7 +446,11 @@ impl Run {
         let prompt = std::mem::take(&mut self.prompt);
         let images = std::mem::take(&mut self.images);
         let mut session = self.session;
+        let warnings = std::mem::take(&mut self.warnings);
         let result = runtime.block_on(async move {
+            for warning in &warnings {
+                session.warn(warning);
+            }
             let result = session.run_turn(&prompt, &images).await;
             drop(session); // closes the event channel
             result
@@ -480,6 +491,9 @@ fn human(event: &ThreadEvent) {
         }
         ThreadEvent::ItemCompleted { item } if item["type"] == "reasoning" => {
             eprintln!("thinking: {}", item["text"].as_str().unwrap_or_default());
+        }
+        ThreadEvent::ItemCompleted { item } if item["type"] == "error" => {
+            eprintln!("warning: {}", item["message"].as_str().unwrap_or_default());
         }
         ThreadEvent::Error { message } => eprintln!("error: {message}"),
         ThreadEvent::TurnCompleted { usage } => eprintln!(

@@ -216,6 +216,57 @@ impl Budget {
     }
 }
 
+/// When a command under the sandbox failed at a path the policy does not let it write (or
+/// read), a note that says so — so the model knows it was the sandbox, not the command.
+pub fn sandbox_note(
+    confinement: &Confinement,
+    output: &CommandOutput,
+    cwd: &Path,
+) -> Option<String> {
+    let Confinement::LinuxHelper {
+        policy_cwd,
+        selection,
+        ..
+    } = confinement
+    else {
+        return None;
+    };
+    if output.exit_code == Some(0) {
+        return None;
+    }
+    let policy = selection
+        .resolve(
+            policy_cwd,
+            &codex_sandbox::HostEnv::from_process(),
+            &codex_sandbox::HostFs,
+        )
+        .ok()?;
+    let denials =
+        codex_sandbox::denial::find_denials(&policy, &output.output, cwd, &codex_sandbox::HostFs);
+    if denials.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = denials
+        .iter()
+        .map(|d| {
+            let allowed = match d.allowed {
+                codex_protocol::FileSystemAccess::Read => "read-only",
+                codex_protocol::FileSystemAccess::Write => "writable",
+                _ => "not accessible",
+            };
+            format!(
+                "{} ({}; {allowed} in this sandbox)",
+                d.path.display(),
+                d.errno
+            )
+        })
+        .collect();
+    Some(format!(
+        "Blocked by the sandbox, not by the command: {}. Work within the writable directories, or tell the user which permission the task needs.",
+        list.join(", ")
+    ))
+}
+
 /// The model-facing text for a finished command.
 pub fn format_output(output: &CommandOutput) -> String {
     let status = match (output.timed_out, output.exit_code) {

@@ -151,6 +151,14 @@ impl Session {
         self.history.push(item);
     }
 
+    /// A warning for the user (an `error` item: the reference's form for non-fatal problems).
+    pub fn warn(&mut self, message: &str) {
+        let id = self.item_id();
+        self.emit(ThreadEvent::ItemCompleted {
+            item: json!({"id": id, "type": "error", "message": message}),
+        });
+    }
+
     /// The context a new thread starts with.
     pub fn initial_context(settings: &SessionSettings) -> Vec<Value> {
         let mut items = vec![
@@ -359,7 +367,13 @@ impl Session {
                     tasks.spawn(async move {
                         let result = exec::run(&request, &confinement).await;
                         let (text, exit_code, aggregated) = match &result {
-                            Ok(out) => (exec::format_output(out), out.exit_code, out.output.clone()),
+                            Ok(out) => {
+                                let mut text = exec::format_output(out);
+                                if let Some(note) = exec::sandbox_note(&confinement, out, &request.cwd) {
+                                    text = format!("{note}\n{text}");
+                                }
+                                (text, out.exit_code, out.output.clone())
+                            }
                             Err(e) => (format!("exec_command failed: {e}"), None, e.clone()),
                         };
                         let status = if exit_code == Some(0) { "completed" } else { "failed" };

@@ -23,24 +23,33 @@ impl Workspace {
         workspace
     }
 
+    /// `env VAR=… codex exec …` as arguments, to run directly or under a wrapper.
+    fn argv(&self, server: &ResponsesServer, args: &[&str]) -> Vec<String> {
+        let mut argv: Vec<String> = vec![
+            "env".into(),
+            format!("CODEX_HOME={}", self.home.path().display()),
+            "MOCK_KEY=sk-mock".into(),
+            "SHELL=/bin/sh".into(),
+            codex().display().to_string(),
+            "exec".into(),
+            "-C".into(),
+            self.dir.path().display().to_string(),
+            "-c".into(),
+            "model_provider=mock".into(),
+            "-c".into(),
+            format!(
+                "model_providers.mock={{name=\"mock\", base_url=\"{}\", env_key=\"MOCK_KEY\", request_max_retries=1, stream_max_retries=0, stream_idle_timeout_ms=5000}}",
+                server.base_url
+            ),
+        ];
+        argv.extend(args.iter().map(|a| a.to_string()));
+        argv
+    }
+
     fn exec(&self, server: &ResponsesServer, args: &[&str], stdin: &[u8]) -> Output {
-        let mut command = Command::new("env");
-        command
-            .arg(format!("CODEX_HOME={}", self.home.path().display()))
-            .arg("MOCK_KEY=sk-mock")
-            .arg("SHELL=/bin/sh")
-            .arg(codex())
-            .arg("exec")
-            .args(["-C", self.dir.path().to_str().unwrap()])
-            .args(["-c", "model_provider=mock"])
-            .args([
-                "-c",
-                &format!(
-                    "model_providers.mock={{name=\"mock\", base_url=\"{}\", env_key=\"MOCK_KEY\", request_max_retries=1, stream_max_retries=0, stream_idle_timeout_ms=5000}}",
-                    server.base_url
-                ),
-            ])
-            .args(args);
+        let argv = self.argv(server, args);
+        let mut command = Command::new(&argv[0]);
+        command.args(&argv[1..]);
         run(command, stdin)
     }
 }
@@ -337,4 +346,45 @@ fn failures_and_resume() {
 
 fn events_of(output: &Output) -> Vec<Value> {
     events(output)
+}
+
+/// With bubblewrap missing, a policy that needs it gets one warning, through the event stream,
+/// saying how to fix it; danger-full-access gets none.
+#[test]
+fn a_missing_bubblewrap_is_one_warning_in_the_event_stream() {
+    let is_root = std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false);
+    if !is_root || Command::new("unshare").arg("--version").output().is_err() {
+        println!("SKIP: hiding bwrap needs root and unshare (util-linux)");
+        return;
+    }
+    let ws = Workspace::new();
+    let script = "for b in /usr/bin/bwrap /usr/local/bin/bwrap; do [ -e \"$b\" ] && mount --bind /dev/null \"$b\"; done; exec \"$@\"";
+    let hidden = |args: &[&str]| {
+        let server = ResponsesServer::start(vec![Reply::Events(vec![
+            message("ok"),
+            completed("r", 1, 1),
+        ])]);
+        let mut command = Command::new("unshare");
+        command.args(["-m", "--propagation", "private", "sh", "-c", script, "sh"]);
+        command.args(ws.argv(&server, args));
+        let out = run(command, b"");
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        events(&out)
+            .into_iter()
+            .filter(|e| e["item"]["type"] == "error")
+            .map(|e| e["item"]["message"].as_str().unwrap().to_string())
+            .collect::<Vec<_>>()
+    };
+    let warnings = hidden(&["--json", "--full-auto", "hi"]);
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("apt install bubblewrap"),
+        "{warnings:?}"
+    );
+    assert!(hidden(&["--json", "-s", "danger-full-access", "hi"]).is_empty());
 }
