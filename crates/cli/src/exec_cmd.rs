@@ -451,11 +451,23 @@ impl Run {
             for warning in &warnings {
                 session.warn(warning);
             }
-            let result = session.run_turn(&prompt, &images).await;
+            // Ctrl-C (or SIGTERM) ends the turn at once: dropping it kills every running
+            // command's process group. As the reference does, no turn.failed follows.
+            let interrupted = tokio::select! {
+                result = session.run_turn(&prompt, &images) => Some(result),
+                _ = interrupt() => None,
+            };
             drop(session); // closes the event channel
-            result
+            interrupted
         });
         let last_message = runtime.block_on(printer).ok().flatten();
+        let Some(result) = result else {
+            eprintln!("interrupted");
+            // The stopped commands get their SIGTERM-to-SIGKILL grace before this process ends.
+            #[cfg(unix)]
+            std::thread::sleep(codex_core::KILL_GRACE + std::time::Duration::from_millis(50));
+            return 1;
+        };
         if let (Some(path), Some(text)) = (&self.output_last_message, &last_message)
             && let Err(e) = std::fs::write(path, text)
         {
@@ -467,6 +479,28 @@ impl Run {
             let _ = writeln!(out, "{text}");
         }
         i32::from(result.is_err())
+    }
+}
+
+/// SIGINT or SIGTERM.
+async fn interrupt() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let (Ok(mut int), Ok(mut term)) = (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        ) else {
+            return std::future::pending().await;
+        };
+        tokio::select! {
+            _ = int.recv() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

@@ -100,7 +100,9 @@ pub async fn run(
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true);
+        // Not SIGKILL on drop: the group guard asks first (SIGTERM), so the sandbox helper can
+        // kill the command's own group and remove the mount points it made.
+        .kill_on_drop(false);
     #[cfg(unix)]
     command.process_group(0);
     let started = Instant::now();
@@ -108,6 +110,8 @@ pub async fn run(
         .spawn()
         .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
     let pid = child.id();
+    // Dropped when this future is (an interrupted turn) or at the end: the group dies either way.
+    let _group = GroupGuard(pid);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     for pipe in [
         child
@@ -152,8 +156,8 @@ pub async fn run(
     while let Ok(Some(bytes)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
         collected.push(&bytes);
     }
-    // Leave nothing behind: background children of the command die with their group.
-    kill_group(pid);
+    // Leave nothing behind: background children of the command die with their group (the
+    // guard does it as this returns).
     Ok(CommandOutput {
         exit_code: if timed_out {
             None
@@ -164,6 +168,15 @@ pub async fn run(
         wall: started.elapsed(),
         timed_out,
     })
+}
+
+/// Kills the command's process group when dropped.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        kill_group(self.0);
+    }
 }
 
 fn kill_group(pid: Option<u32>) {

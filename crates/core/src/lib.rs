@@ -12,6 +12,11 @@ pub mod shell_env;
 pub mod sse;
 #[cfg(unix)]
 mod sys;
+
+/// How long a stopped command gets between SIGTERM and SIGKILL; a front end that exits right
+/// after interrupting a turn waits this long first, so the SIGKILL is sent.
+#[cfg(unix)]
+pub const KILL_GRACE: std::time::Duration = sys::GRACE;
 pub mod turn;
 
 pub use config::{CliOverrides, Config, ConfigError};

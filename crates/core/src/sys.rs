@@ -1,8 +1,21 @@
 //! Every `unsafe` call of this crate.
 #![allow(unsafe_code)]
 
-/// Sends SIGKILL to process group `pgid` (a group this process created for a command). A
-/// group that is already gone is fine.
+use std::time::Duration;
+
+/// How long a process group gets between SIGTERM and SIGKILL (the sandbox helper uses it to
+/// kill the command's own group).
+pub const GRACE: Duration = Duration::from_millis(300);
+
+fn signal_group(pgid: libc::pid_t, signal: libc::c_int) {
+    // SAFETY: killpg takes plain integers and touches no memory of ours.
+    unsafe {
+        libc::killpg(pgid, signal);
+    }
+}
+
+/// Ends process group `pgid` (a group this process created for a command): SIGTERM now,
+/// SIGKILL after a short grace. A group that is already gone is fine.
 pub fn kill_process_group(pgid: u32) {
     let Ok(pgid) = libc::pid_t::try_from(pgid) else {
         return;
@@ -10,8 +23,9 @@ pub fn kill_process_group(pgid: u32) {
     if pgid <= 1 {
         return; // never "every process" or init's group
     }
-    // SAFETY: killpg only takes integers and touches no memory of ours.
-    unsafe {
-        libc::killpg(pgid, libc::SIGKILL);
-    }
+    signal_group(pgid, libc::SIGTERM);
+    std::thread::spawn(move || {
+        std::thread::sleep(GRACE);
+        signal_group(pgid, libc::SIGKILL);
+    });
 }

@@ -149,11 +149,17 @@ fn command_for(program: &OsString, args: &[OsString], cwd: &Path) -> Command {
     command
 }
 
+/// Runs the command and waits for it as its supervisor: stopping the helper (SIGTERM, SIGINT,
+/// SIGHUP) kills the command's process group, and when the command ends, whatever it left
+/// running in its group is killed too — nothing outlives a sandboxed command.
 fn wait(mut command: Command, program: &OsString) -> Result<ExitStatus, SandboxError> {
-    command.status().map_err(|source| SandboxError::Spawn {
+    let error = |source| SandboxError::Spawn {
         program: program.to_string_lossy().into_owned(),
         source,
-    })
+    };
+    let child = command.spawn().map_err(error)?;
+    sys::forward_termination_to_group(child.id());
+    sys::wait_then_kill_group(child.id()).map_err(error)
 }
 
 /// Whether this process may become the command itself (exec in place, no extra process):

@@ -422,3 +422,79 @@ pub fn die_by_signal(signal: i32) -> ! {
     }
     std::process::exit(128 + signal)
 }
+
+/// The process group of the command being supervised (0: none yet).
+static SUPERVISED_GROUP: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
+
+extern "C" fn kill_supervised_group(_signal: libc::c_int) {
+    let group = SUPERVISED_GROUP.load(std::sync::atomic::Ordering::SeqCst);
+    if group > 1 {
+        // SAFETY: killpg is async-signal-safe and takes integers only.
+        unsafe {
+            libc::killpg(group, libc::SIGKILL);
+        }
+    }
+}
+
+/// From now on SIGTERM, SIGINT and SIGHUP kill process group `group` (the command, which
+/// started its own session) instead of this process: whoever stops the helper stops
+/// everything the command started, and the helper still cleans up (removes the mount points
+/// it created) and then ends the way the command did.
+pub fn forward_termination_to_group(group: u32) {
+    let Ok(group) = libc::pid_t::try_from(group) else {
+        return;
+    };
+    SUPERVISED_GROUP.store(group, std::sync::atomic::Ordering::SeqCst);
+    for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        // SAFETY: installing a handler that only makes async-signal-safe calls.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = kill_supervised_group as *const () as usize;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
+}
+
+/// Waits until child `pid` has ended without reaping it, kills what is left of its process
+/// group (the zombie keeps the id from being reused meanwhile), then reaps it.
+pub fn wait_then_kill_group(pid: u32) -> io::Result<std::process::ExitStatus> {
+    use std::os::unix::process::ExitStatusExt;
+    let pid = libc::pid_t::try_from(pid)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
+    loop {
+        // SAFETY: waitid writes into the siginfo we own.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let result = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT,
+            )
+        };
+        if result == 0 {
+            break;
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+    // SAFETY: killpg with integers; the group is the child's own (it called setsid).
+    unsafe {
+        libc::killpg(pid, libc::SIGKILL);
+    }
+    let mut status = 0;
+    loop {
+        // SAFETY: reaping our own child.
+        let result = unsafe { libc::waitpid(pid, &mut status, 0) };
+        if result == pid {
+            return Ok(std::process::ExitStatus::from_raw(status));
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}

@@ -388,3 +388,88 @@ fn a_missing_bubblewrap_is_one_warning_in_the_event_stream() {
     );
     assert!(hidden(&["--json", "-s", "danger-full-access", "hi"]).is_empty());
 }
+
+/// Ctrl-C ends the run at once with exit code 1, and nothing the command started survives.
+#[test]
+fn an_interrupt_kills_the_running_command_and_its_children() {
+    use std::io::BufRead;
+    let ws = Workspace::new();
+    let pidfile = ws.dir.path().join("child.pid");
+    let cmd = format!(
+        "sh -c 'echo $$ > {}; sleep 1000' & sleep 1000",
+        pidfile.display()
+    );
+    let server = ResponsesServer::start(vec![Reply::Events(vec![
+        function_call("c1", "exec_command", &json!({"cmd": cmd})),
+        completed("r1", 1, 1),
+    ])]);
+    // /tmp and $TMPDIR not writable: the sandbox makes no mount points outside the workspace,
+    // which other tests running now would see.
+    let argv = ws.argv(
+        &server,
+        &[
+            "--json",
+            "--full-auto",
+            "-c",
+            "sandbox_workspace_write.exclude_slash_tmp=true",
+            "-c",
+            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+            "wait",
+        ],
+    );
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = std::io::BufReader::new(child.stdout.take().unwrap()).lines();
+    let started = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("\"item.started\""));
+    assert!(started, "the command started");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !pidfile.exists() || std::fs::read_to_string(&pidfile).unwrap().trim().is_empty() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the grandchild wrote its pid"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let grandchild: i32 = std::fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let interrupted_at = std::time::Instant::now();
+    assert!(
+        Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    assert!(interrupted_at.elapsed() < std::time::Duration::from_secs(5));
+    let rest: Vec<String> = lines.map_while(Result::ok).collect();
+    assert!(!rest.iter().any(|l| l.contains("turn.failed")), "{rest:?}");
+    // Dead means gone, or a zombie waiting for init to reap it.
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .map(|rest| rest.trim_start().starts_with('Z'))
+            })
+            .is_some_and(|zombie| !zombie)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(!running(), "the command's child {grandchild} was killed");
+}

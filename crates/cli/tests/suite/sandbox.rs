@@ -296,3 +296,35 @@ fn sandbox_linux_runs_commands_and_passes_their_exit_code_through() {
         "the command's signal passes through"
     );
 }
+
+/// What a sandboxed command leaves running in the background ends with it, and stopping the
+/// helper (SIGTERM) stops the command's whole group too.
+#[test]
+fn nothing_outlives_a_sandboxed_command() {
+    let ws = workspace();
+    let root = ws.root.to_str().unwrap();
+    let started = std::time::Instant::now();
+    // The background sleep keeps stdout open: the run only ends once it has been killed.
+    let output = sandbox(
+        &ws.home,
+        &[
+            "linux",
+            "--full-auto",
+            "-C",
+            root,
+            "--",
+            "sh",
+            "-c",
+            "sleep 1000 & echo $!",
+        ],
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let pid = text(&output.stdout).trim().to_string();
+    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let state = stat.rsplit(')').next().unwrap_or_default().trim_start();
+    assert!(
+        stat.is_empty() || state.starts_with('Z'),
+        "sleep {pid} still runs: {stat}"
+    );
+}
