@@ -304,14 +304,7 @@ fn api_key_login_and_logout_with_revocation() {
 #[test]
 fn login_status_and_logout_from_the_command_line() {
     let home = tempfile::tempdir().unwrap();
-    let cli = |args: &[&str], stdin: &[u8]| {
-        let mut command = Command::new("env");
-        command
-            .arg(format!("CODEX_HOME={}", home.path().display()))
-            .arg(codex())
-            .args(args);
-        run(command, stdin)
-    };
+    let cli = |args: &[&str], stdin: &[u8]| codex_in(home.path(), args, stdin);
     let status = cli(&["login", "status"], b"");
     assert_eq!(status.status.code(), Some(1));
     assert_eq!(text(&status.stdout), "Not signed in.\n");
@@ -338,6 +331,16 @@ fn login_status_and_logout_from_the_command_line() {
     let logout = cli(&["logout"], b"");
     assert_eq!(text(&logout.stdout), "Signed out.\n");
     assert_eq!(cli(&["login", "status"], b"").status.code(), Some(1));
+}
+
+/// `codex ARGS` with CODEX_HOME=home and `stdin`.
+fn codex_in(home: &Path, args: &[&str], stdin: &[u8]) -> std::process::Output {
+    let mut command = Command::new("env");
+    command
+        .arg(format!("CODEX_HOME={}", home.display()))
+        .arg(codex())
+        .args(args);
+    run(command, stdin)
 }
 
 /// A `codex login …` process whose stdout is read line by line.
@@ -546,14 +549,7 @@ fn keyring_credential_store() {
     assert!(!storage::auth_file(home.path()).exists());
     drop(server);
 
-    let cli = |args: &[&str], stdin: &[u8]| {
-        let mut command = Command::new("env");
-        command
-            .arg(format!("CODEX_HOME={}", home.path().display()))
-            .arg(codex())
-            .args(args);
-        run(command, stdin)
-    };
+    let cli = |args: &[&str], stdin: &[u8]| codex_in(home.path(), args, stdin);
     let login = cli(&["login", "--with-api-key"], b"sk-keyring-123456\n");
     assert_eq!(login.status.code(), Some(0), "{}", text(&login.stderr));
     assert_eq!(

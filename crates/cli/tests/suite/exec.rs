@@ -1,7 +1,7 @@
 //! `codex exec` end to end: the built binary against a scripted model server on 127.0.0.1,
 //! checking both the JSONL it prints and the requests it sends.
 
-use super::{codex, run, text};
+use super::{codex, run, text, with_bwrap_hidden};
 use codex_test_support::responses::{completed, function_call, message};
 use codex_test_support::{Reply, ResponsesServer};
 use serde_json::{Value, json};
@@ -352,25 +352,16 @@ fn events_of(output: &Output) -> Vec<Value> {
 /// saying how to fix it; danger-full-access gets none.
 #[test]
 fn a_missing_bubblewrap_is_one_warning_in_the_event_stream() {
-    let is_root = std::fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false);
-    if !is_root || Command::new("unshare").arg("--version").output().is_err() {
-        println!("SKIP: hiding bwrap needs root and unshare (util-linux)");
+    if with_bwrap_hidden().is_none() {
         return;
     }
     let ws = Workspace::new();
-    let script = "for b in /usr/bin/bwrap /usr/local/bin/bwrap; do [ -e \"$b\" ] && mount --bind /dev/null \"$b\"; done; exec \"$@\"";
     let hidden = |args: &[&str]| {
         let server = ResponsesServer::start(vec![Reply::Events(vec![
             message("ok"),
             completed("r", 1, 1),
         ])]);
-        let mut command = Command::new("unshare");
-        command.args(["-m", "--propagation", "private", "sh", "-c", script, "sh"]);
+        let mut command = with_bwrap_hidden().expect("checked above");
         command.args(ws.argv(&server, args));
         let out = run(command, b"");
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));

@@ -1,7 +1,7 @@
 //! `codex sandbox explain` and `codex sandbox macos --print-profile` against real directories
 //! and a real `CODEX_HOME`.
 
-use super::{codex, run, text};
+use super::{codex, run, text, with_bwrap_hidden};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -172,35 +172,23 @@ fn print_macos_profile_with_extensions() {
 
 #[test]
 fn a_missing_bubblewrap_is_one_warning_with_its_fix() {
-    let is_root = fs::read_to_string("/proc/self/status")
-        .map(|s| {
-            s.lines()
-                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
-        })
-        .unwrap_or(false);
-    if !is_root || Command::new("unshare").arg("--version").output().is_err() {
-        println!("SKIP: hiding bwrap needs root and unshare (util-linux)");
+    if with_bwrap_hidden().is_none() {
         return;
     }
     let ws = workspace();
     let root = ws.root.to_str().unwrap();
-    let script = "for b in /usr/bin/bwrap /usr/local/bin/bwrap; do [ -e \"$b\" ] && mount --bind /dev/null \"$b\"; done; exec \"$@\"";
-    let mut command = Command::new("unshare");
-    command
-        .args([
-            "-m",
-            "--propagation",
-            "private",
-            "sh",
-            "-c",
-            script,
-            "sh",
-            "env",
-        ])
-        .arg(format!("CODEX_HOME={}", ws.home.display()))
-        .arg(codex())
-        .args(["sandbox", "explain", "--full-auto", "-C", root, "main.rs"]);
-    let output = run(command, b"");
+    let explain = |mode: &[&str]| {
+        let mut command = with_bwrap_hidden().expect("checked above");
+        command
+            .arg("env")
+            .arg(format!("CODEX_HOME={}", ws.home.display()))
+            .arg(codex())
+            .args(["sandbox", "explain"])
+            .args(mode)
+            .args(["-C", root, "main.rs"]);
+        run(command, b"")
+    };
+    let output = explain(&["--full-auto"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let stdout = text(&output.stdout);
     let warnings: Vec<&str> = stdout
@@ -209,32 +197,7 @@ fn a_missing_bubblewrap_is_one_warning_with_its_fix() {
         .collect();
     assert_eq!(warnings.len(), 1, "{stdout}");
     assert!(warnings[0].contains("apt install bubblewrap"), "{stdout}");
-    let danger = {
-        let mut command = Command::new("unshare");
-        command
-            .args([
-                "-m",
-                "--propagation",
-                "private",
-                "sh",
-                "-c",
-                script,
-                "sh",
-                "env",
-            ])
-            .arg(format!("CODEX_HOME={}", ws.home.display()))
-            .arg(codex())
-            .args([
-                "sandbox",
-                "explain",
-                "-s",
-                "danger-full-access",
-                "-C",
-                root,
-                "main.rs",
-            ]);
-        run(command, b"")
-    };
+    let danger = explain(&["-s", "danger-full-access"]);
     assert!(
         !text(&danger.stdout).contains("warning:"),
         "no warning without a sandbox"
