@@ -341,6 +341,10 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
         reasoning_effort: config.model_reasoning_effort,
         output_schema,
         stream_max_retries: provider.stream_max_retries,
+        auto_compact_token_limit: config
+            .model_auto_compact_token_limit
+            .and_then(|limit| u64::try_from(limit).ok())
+            .filter(|limit| *limit > 0),
     };
 
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();
@@ -355,11 +359,7 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
             };
             let (meta, lines) = rollout::read(&path).map_err(|e| e.to_string())?;
             let id = meta["id"].as_str().unwrap_or_default().to_string();
-            let history: Vec<Value> = lines
-                .into_iter()
-                .filter(|l| l.kind == LineKind::ResponseItem)
-                .map(|l| l.payload)
-                .collect();
+            let history = codex_core::turn::history_from_rollout(&lines);
             let writer = if args.ephemeral {
                 None
             } else {

@@ -81,6 +81,72 @@ pub struct SessionSettings {
     pub reasoning_effort: Option<ReasoningEffort>,
     pub output_schema: Option<Value>,
     pub stream_max_retries: u64,
+    /// `model_auto_compact_token_limit`: past this many tokens in one request, the history is
+    /// summarised before the next one.
+    pub auto_compact_token_limit: Option<u64>,
+}
+
+/// What the model is asked when the history is compacted.
+pub const COMPACT_PROMPT: &str = "Context checkpoint: the conversation is about to be shortened. Write a handoff summary for another model that will continue this task without seeing the history: the task, what has been done (files changed, commands run and their results), what is known, and what remains to do next. Be specific and brief.";
+
+/// How the summary is introduced in the rebuilt history.
+pub const SUMMARY_PREFIX: &str = "Another model worked on this task before you and left this summary of where things stand; continue from it:";
+
+fn is_context_message(item: &Value) -> bool {
+    if item["type"] != "message" {
+        return false;
+    }
+    if item["role"] == "developer" || item["role"] == "system" {
+        return true;
+    }
+    let text = item["content"][0]["text"].as_str().unwrap_or_default();
+    item["role"] == "user"
+        && (text.starts_with("<environment_context>")
+            || text.starts_with("# AGENTS.md instructions"))
+}
+
+fn is_summary(item: &Value) -> bool {
+    item["content"][0]["text"]
+        .as_str()
+        .is_some_and(|t| t.starts_with(SUMMARY_PREFIX))
+}
+
+/// The history after compaction: the initial context, the user's own messages, then the
+/// summary. (The same rule rebuilds it when a session file is read back, so compaction writes
+/// one line instead of rewriting the history.)
+pub fn compacted_history(history: &[Value], summary: &str) -> Vec<Value> {
+    let context = history.iter().take_while(|item| is_context_message(item));
+    let user_messages = history.iter().filter(|item| {
+        item["type"] == "message"
+            && item["role"] == "user"
+            && !is_context_message(item)
+            && !is_summary(item)
+    });
+    context
+        .chain(user_messages)
+        .cloned()
+        .chain(std::iter::once(
+            json!({"type": "message", "role": "user", "content": [
+                {"type": "input_text", "text": format!("{SUMMARY_PREFIX}\n{summary}")}
+            ]}),
+        ))
+        .collect()
+}
+
+/// The history a session file holds: its response items, with each `compacted` line applied.
+pub fn history_from_rollout(lines: &[crate::rollout::RolloutLine]) -> Vec<Value> {
+    let mut history = Vec::new();
+    for line in lines {
+        match line.kind {
+            LineKind::ResponseItem => history.push(line.payload.clone()),
+            LineKind::Compacted => {
+                let summary = line.payload["message"].as_str().unwrap_or_default();
+                history = compacted_history(&history, summary);
+            }
+            _ => {}
+        }
+    }
+    history
 }
 
 pub struct Session {
@@ -89,6 +155,8 @@ pub struct Session {
     thread_id: String,
     history: Vec<Value>,
     usage: Usage,
+    /// Input + output tokens of the last request, for auto-compaction.
+    last_request_tokens: Option<u64>,
     next_item: u64,
     rollout: Option<RolloutWriter>,
     events: UnboundedSender<ThreadEvent>,
@@ -116,6 +184,7 @@ impl Session {
             thread_id,
             history,
             usage: Usage::default(),
+            last_request_tokens: None,
             next_item: 0,
             rollout,
             events,
@@ -241,6 +310,13 @@ impl Session {
             for output in outputs {
                 self.push_history(output);
             }
+            let over_limit = matches!(
+                (self.settings.auto_compact_token_limit, self.last_request_tokens),
+                (Some(limit), Some(used)) if used >= limit
+            );
+            if over_limit && let Err(message) = self.compact().await {
+                break Err(message);
+            }
         };
         if let Some(mut plan) = plan_item {
             plan["status"] = json!("completed");
@@ -267,20 +343,49 @@ impl Session {
         }
     }
 
+    /// Summarises the history and replaces it (see [`compacted_history`]).
+    async fn compact(&mut self) -> Result<(), String> {
+        let mut input = self.history.clone();
+        input.push(json!({"type": "message", "role": "user", "content": [{"type": "input_text", "text": COMPACT_PROMPT}]}));
+        // No tools, and no output schema: the answer is a plain summary.
+        let items = self.request_with(input, Vec::new(), None).await?;
+        let summary: String = items
+            .iter()
+            .filter(|item| item["type"] == "message")
+            .flat_map(|item| item["content"].as_array().cloned().unwrap_or_default())
+            .filter_map(|c| c["text"].as_str().map(str::to_string))
+            .collect();
+        self.history = compacted_history(&self.history, &summary);
+        self.record(LineKind::Compacted, json!({"message": summary}));
+        Ok(())
+    }
+
     /// One model request (retried on stream failures); the items of the answer.
     async fn request(&mut self) -> Result<Vec<Value>, String> {
+        let schema = self.settings.output_schema.clone();
+        self.request_with(self.history.clone(), tool_specs(), schema)
+            .await
+    }
+
+    async fn request_with(
+        &mut self,
+        input: Vec<Value>,
+        tools: Vec<Value>,
+        output_schema: Option<Value>,
+    ) -> Result<Vec<Value>, String> {
         let prompt = Prompt {
             model: self.settings.model.clone(),
-            input: self.history.clone(),
-            tools: tool_specs(),
+            input,
+            tools,
             reasoning_effort: self.settings.reasoning_effort,
             prompt_cache_key: Some(self.thread_id.clone()),
-            output_schema: self.settings.output_schema.clone(),
+            output_schema,
         };
         let mut attempt = 0;
         loop {
             match self.stream_once(&prompt).await {
                 Ok((items, usage)) => {
+                    self.last_request_tokens = usage.map(|u| u.input_tokens + u.output_tokens);
                     if let Some(usage) = usage {
                         self.usage.add(&usage);
                         self.record(

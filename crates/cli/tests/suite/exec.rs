@@ -1,7 +1,7 @@
 //! `codex exec` end to end: the built binary against a scripted model server on 127.0.0.1,
 //! checking both the JSONL it prints and the requests it sends.
 
-use super::{codex, run, text, with_bwrap_hidden};
+use super::{codex, run, still_running, text, with_bwrap_hidden};
 use codex_test_support::responses::{completed, function_call, message};
 use codex_test_support::{Reply, ResponsesServer};
 use serde_json::{Value, json};
@@ -447,20 +447,99 @@ fn an_interrupt_kills_the_running_command_and_its_children() {
     assert!(interrupted_at.elapsed() < std::time::Duration::from_secs(5));
     let rest: Vec<String> = lines.map_while(Result::ok).collect();
     assert!(!rest.iter().any(|l| l.contains("turn.failed")), "{rest:?}");
-    // Dead means gone, or a zombie waiting for init to reap it.
-    let running = || {
-        std::fs::read_to_string(format!("/proc/{grandchild}/stat"))
-            .ok()
-            .and_then(|stat| {
-                stat.rsplit(')')
-                    .next()
-                    .map(|rest| rest.trim_start().starts_with('Z'))
+    assert!(
+        !still_running(&grandchild.to_string()),
+        "the command's child {grandchild} was killed"
+    );
+}
+
+/// Past `model_auto_compact_token_limit`, the history is summarised (a request without tools)
+/// and rebuilt around the summary; the session file records one line for it, and a resumed
+/// session gets the same rebuilt history.
+#[test]
+fn auto_compaction_mid_turn_and_on_resume() {
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call("c1", "exec_command", &json!({"cmd": "echo step-one"})),
+            completed("r1", 5000, 10),
+        ]),
+        Reply::Events(vec![
+            message("SUMMARY: ran step one"),
+            completed("r2", 100, 10),
+        ]),
+        Reply::Events(vec![message("finished"), completed("r3", 50, 5)]),
+        Reply::Events(vec![message("resumed fine"), completed("r4", 50, 5)]),
+    ]);
+    let ws = Workspace::new();
+    let out = ws.exec(
+        &server,
+        &[
+            "--json",
+            "-c",
+            "model_auto_compact_token_limit=1000",
+            "do the task",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = events(&out);
+    assert_eq!(events.last().unwrap()["type"], "turn.completed");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    let compaction = &requests[1].body;
+    assert_eq!(compaction["tools"], json!([]));
+    let last = compaction["input"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert!(
+        last["content"][0]["text"]
+            .as_str()
+            .unwrap()
+            .starts_with("Context checkpoint")
+    );
+    let texts = |body: &Value| -> Vec<String> {
+        body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| {
+                format!(
+                    "{} {}",
+                    i["type"].as_str().unwrap_or(""),
+                    i["content"][0]["text"].as_str().unwrap_or("")
+                )
             })
-            .is_some_and(|zombie| !zombie)
+            .collect()
     };
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    while running() && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(20));
-    }
-    assert!(!running(), "the command's child {grandchild} was killed");
+    let after = texts(&requests[2].body);
+    assert!(after.iter().any(|t| t.contains("do the task")), "{after:?}");
+    assert!(
+        after.last().unwrap().contains("SUMMARY: ran step one"),
+        "{after:?}"
+    );
+    assert!(
+        !after.iter().any(|t| t.starts_with("function_call")),
+        "the calls were folded into the summary: {after:?}"
+    );
+
+    let thread = events[0]["thread_id"].as_str().unwrap().to_string();
+    let out = ws.exec(&server, &["--json", "resume", &thread, "and then?"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let resumed = texts(&server.requests()[3].body);
+    assert!(
+        !resumed.iter().any(|t| t.starts_with("function_call")),
+        "{resumed:?}"
+    );
+    assert!(
+        resumed.iter().any(|t| t.contains("SUMMARY: ran step one")),
+        "{resumed:?}"
+    );
+    assert!(
+        resumed.iter().any(|t| t.contains("finished")),
+        "{resumed:?}"
+    );
+    assert!(resumed.last().unwrap().contains("and then?"));
 }

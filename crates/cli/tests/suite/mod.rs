@@ -53,3 +53,23 @@ pub fn with_bwrap_hidden() -> Option<Command> {
     command.args(["-m", "--propagation", "private", "sh", "-c", script, "sh"]);
     Some(command)
 }
+
+/// Whether process `pid` still runs (a zombie waiting to be reaped does not), after giving it
+/// up to two seconds to finish dying.
+pub fn still_running(pid: &str) -> bool {
+    let running = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|stat| {
+                stat.rsplit(')')
+                    .next()
+                    .map(|rest| rest.trim_start().starts_with('Z'))
+            })
+            .is_some_and(|zombie| !zombie)
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    while running() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    running()
+}

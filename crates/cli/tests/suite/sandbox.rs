@@ -1,7 +1,7 @@
 //! `codex sandbox explain` and `codex sandbox macos --print-profile` against real directories
 //! and a real `CODEX_HOME`.
 
-use super::{codex, run, text, with_bwrap_hidden};
+use super::{codex, run, still_running, text, with_bwrap_hidden};
 use std::fs;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -284,10 +284,5 @@ fn nothing_outlives_a_sandboxed_command() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert!(started.elapsed() < std::time::Duration::from_secs(30));
     let pid = text(&output.stdout).trim().to_string();
-    let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let state = stat.rsplit(')').next().unwrap_or_default().trim_start();
-    assert!(
-        stat.is_empty() || state.starts_with('Z'),
-        "sleep {pid} still runs: {stat}"
-    );
+    assert!(!still_running(&pid), "sleep {pid} still runs");
 }
