@@ -345,6 +345,7 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
             .model_auto_compact_token_limit
             .and_then(|limit| u64::try_from(limit).ok())
             .filter(|limit| *limit > 0),
+        snapshot_dir: Some(home.join("shell_snapshots")),
     };
 
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();

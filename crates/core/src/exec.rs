@@ -36,6 +36,8 @@ pub struct CommandRequest {
     pub timeout: Duration,
     /// Output beyond this many bytes keeps its head and tail.
     pub max_output_bytes: usize,
+    /// Whether stderr joins the output (else it is discarded).
+    pub capture_stderr: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +57,50 @@ pub fn shell_argv(command: &str) -> Vec<String> {
         .filter(|s| !s.is_empty() && Path::new(s).is_absolute())
         .unwrap_or_else(|| "/bin/bash".into());
     vec![shell, "-lc".into(), command.to_string()]
+}
+
+/// What the snapshot keeps of a login shell: its exported variables (not the ones bash owns or
+/// that describe the snapshot's own process) and its functions.
+const SNAPSHOT_SCRIPT: &str = r#"for v in $(compgen -e); do case $v in PWD|OLDPWD|SHLVL|_|BASHOPTS|SHELLOPTS|BASH_*) continue;; esac; printf 'export %s=%q\n' "$v" "${!v}"; done; declare -f"#;
+
+/// A bash login shell's setup (profile files) costs tens to hundreds of milliseconds per
+/// command. Run it once instead, under the same confinement, and keep what it produced; each
+/// command then sources that (see [`snapshot_argv`]). `None` for shells other than bash, or
+/// when the login shell fails.
+pub async fn capture_shell_snapshot(
+    shell: &str,
+    cwd: &Path,
+    env: &BTreeMap<String, String>,
+    confinement: &Confinement,
+) -> Option<String> {
+    if Path::new(shell).file_name().and_then(|n| n.to_str()) != Some("bash") {
+        return None;
+    }
+    let request = CommandRequest {
+        argv: vec![shell.to_string(), "-lc".into(), SNAPSHOT_SCRIPT.into()],
+        cwd: cwd.to_path_buf(),
+        env: env.clone(),
+        timeout: Duration::from_secs(10),
+        max_output_bytes: 8 << 20,
+        capture_stderr: false,
+    };
+    let output = run(&request, confinement).await.ok()?;
+    (output.exit_code == Some(0) && !output.output.contains("bytes omitted …]"))
+        .then_some(output.output)
+}
+
+/// `shell -c '. SNAPSHOT; COMMAND'`: the login shell's setup without running it again. A
+/// snapshot the sandbox cannot read is skipped silently and the command still runs.
+pub fn snapshot_argv(shell: &str, snapshot: &Path, command: &str) -> Vec<String> {
+    let quoted = format!(
+        "'{}'",
+        snapshot.display().to_string().replace('\'', "'\\''")
+    );
+    vec![
+        shell.to_string(),
+        "-c".into(),
+        format!(". {quoted} 2>/dev/null\n{command}"),
+    ]
 }
 
 /// Runs the command; an error means it could not be started.
@@ -99,7 +145,11 @@ pub async fn run(
         .envs(&request.env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
+        .stderr(if request.capture_stderr {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
         // Not SIGKILL on drop: the group guard asks first (SIGTERM), so the sandbox helper can
         // kill the command's own group and remove the mount points it made.
         .kill_on_drop(false);
@@ -302,6 +352,7 @@ mod tests {
         CommandRequest {
             // Not a login shell: the machine's profile would talk into the output.
             argv: vec!["/bin/sh".into(), "-c".into(), command.into()],
+            capture_stderr: true,
             cwd: dir.to_path_buf(),
             env: [(
                 "PATH".to_string(),

@@ -84,6 +84,8 @@ pub struct SessionSettings {
     /// `model_auto_compact_token_limit`: past this many tokens in one request, the history is
     /// summarised before the next one.
     pub auto_compact_token_limit: Option<u64>,
+    /// Where to keep the login-shell snapshot (`None`: run `$SHELL -lc` for every command).
+    pub snapshot_dir: Option<PathBuf>,
 }
 
 /// What the model is asked when the history is compacted.
@@ -157,6 +159,8 @@ pub struct Session {
     usage: Usage,
     /// Input + output tokens of the last request, for auto-compaction.
     last_request_tokens: Option<u64>,
+    /// The login-shell snapshot: not tried yet (`None`), none possible, or its file.
+    snapshot: Option<Option<PathBuf>>,
     next_item: u64,
     rollout: Option<RolloutWriter>,
     events: UnboundedSender<ThreadEvent>,
@@ -185,6 +189,7 @@ impl Session {
             history,
             usage: Usage::default(),
             last_request_tokens: None,
+            snapshot: None,
             next_item: 0,
             rollout,
             events,
@@ -428,8 +433,41 @@ impl Session {
         Err(ClientError::ClosedEarly)
     }
 
+    /// The snapshot file, made on first use (see [`exec::capture_shell_snapshot`]).
+    async fn shell_snapshot(&mut self) -> Option<PathBuf> {
+        if let Some(done) = &self.snapshot {
+            return done.clone();
+        }
+        let made = match &self.settings.snapshot_dir {
+            None => None,
+            Some(dir) => {
+                let shell = exec::shell_argv("")[0].clone();
+                let text = exec::capture_shell_snapshot(
+                    &shell,
+                    &self.settings.cwd,
+                    &self.settings.command_env,
+                    &self.settings.confinement,
+                )
+                .await;
+                text.and_then(|text| {
+                    let path = dir.join(format!("{}.sh", self.thread_id));
+                    std::fs::create_dir_all(dir).ok()?;
+                    std::fs::write(&path, text).ok()?;
+                    Some(path)
+                })
+            }
+        };
+        self.snapshot = Some(made.clone());
+        made
+    }
+
     /// Runs the calls concurrently; their outputs, in call order.
     async fn run_calls(&mut self, calls: Vec<Value>, plan_item: &mut Option<Value>) -> Vec<Value> {
+        let snapshot = if calls.iter().any(|c| c["name"] == "exec_command") {
+            self.shell_snapshot().await
+        } else {
+            None
+        };
         let mut tasks = tokio::task::JoinSet::new();
         let mut outputs: Vec<Option<Value>> = vec![None; calls.len()];
         for (index, call) in calls.iter().enumerate() {
@@ -454,8 +492,15 @@ impl Session {
                     let shown = shown_command(&args.cmd);
                     self.emit(ThreadEvent::ItemStarted { item: json!({"id": id, "type": "command_execution",
                         "command": shown, "aggregated_output": "", "exit_code": null, "status": "in_progress"}) });
+                    let argv = match &snapshot {
+                        Some(path) => {
+                            exec::snapshot_argv(&exec::shell_argv("")[0], path, &args.cmd)
+                        }
+                        None => exec::shell_argv(&args.cmd),
+                    };
                     let request = CommandRequest {
-                        argv: exec::shell_argv(&args.cmd),
+                        argv,
+                        capture_stderr: true,
                         cwd: args
                             .workdir
                             .map(|w| self.settings.cwd.join(w))
@@ -509,6 +554,7 @@ impl Session {
                         env: self.settings.command_env.clone(),
                         timeout: COMMAND_TIMEOUT,
                         max_output_bytes: DEFAULT_MAX_OUTPUT_TOKENS * 4,
+                        capture_stderr: true,
                     };
                     let confinement = self.settings.confinement.clone();
                     let events = self.events.clone();
@@ -582,6 +628,14 @@ impl Session {
                 })
             })
             .collect()
+    }
+}
+
+impl Drop for Session {
+    fn drop(&mut self) {
+        if let Some(Some(path)) = &self.snapshot {
+            let _ = std::fs::remove_file(path);
+        }
     }
 }
 

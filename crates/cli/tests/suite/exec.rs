@@ -543,3 +543,65 @@ fn auto_compaction_mid_turn_and_on_resume() {
     );
     assert!(resumed.last().unwrap().contains("and then?"));
 }
+
+/// With bash, the login shell's setup runs once per session: its exported variables and
+/// functions reach every command, and its noise reaches none.
+#[test]
+fn the_login_shell_runs_once_per_session() {
+    if !Path::new("/bin/bash").exists() {
+        println!("SKIP: no /bin/bash");
+        return;
+    }
+    let ws = Workspace::new();
+    let home = ws.dir.path().join("home");
+    std::fs::create_dir(&home).unwrap();
+    std::fs::write(
+        home.join(".bash_profile"),
+        "echo run >> \"$HOME/profile-runs\"\nexport FROM_PROFILE=yes\ngreet() { echo \"hello $1\"; }\necho profile-noise >&2\n",
+    )
+    .unwrap();
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call(
+                "c1",
+                "exec_command",
+                &json!({"cmd": "echo \"var=$FROM_PROFILE\"; greet one"}),
+            ),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![
+            function_call("c2", "exec_command", &json!({"cmd": "greet two"})),
+            completed("r2", 1, 1),
+        ]),
+        Reply::Events(vec![message("done"), completed("r3", 1, 1)]),
+    ]);
+    let mut argv = ws.argv(&server, &["--json", "--full-auto", "go"]);
+    for arg in argv.iter_mut() {
+        if arg == "SHELL=/bin/sh" {
+            *arg = "SHELL=/bin/bash".into();
+        }
+    }
+    argv.insert(1, format!("HOME={}", home.display()));
+    let mut command = Command::new(&argv[0]);
+    command.args(&argv[1..]);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let outputs: Vec<String> = events(&out)
+        .iter()
+        .filter(|e| e["type"] == "item.completed" && e["item"]["type"] == "command_execution")
+        .map(|e| e["item"]["aggregated_output"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(outputs, ["var=yes\nhello one\n", "hello two\n"]);
+    assert_eq!(
+        std::fs::read_to_string(home.join("profile-runs")).unwrap(),
+        "run\n",
+        "the profile ran once"
+    );
+    assert!(
+        std::fs::read_dir(ws.home.path().join("shell_snapshots"))
+            .unwrap()
+            .next()
+            .is_none(),
+        "the snapshot is removed with the session"
+    );
+}
