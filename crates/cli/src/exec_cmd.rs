@@ -58,6 +58,9 @@ pub struct ExecArgs {
     /// Attach an image to the prompt.
     #[arg(short = 'i', long = "image", global = true)]
     images: Vec<PathBuf>,
+    /// Another writable directory besides the workspace (workspace-write only).
+    #[arg(long = "add-dir", value_name = "DIR", global = true)]
+    add_dir: Vec<PathBuf>,
     /// Save nothing under $CODEX_HOME/sessions.
     #[arg(long, global = true)]
     ephemeral: bool,
@@ -149,6 +152,16 @@ fn image_url(path: &Path) -> Result<String, String> {
     ))
 }
 
+#[cfg(unix)]
+fn stdin_ready() -> bool {
+    codex_core::stdin_ready()
+}
+
+#[cfg(not(unix))]
+fn stdin_ready() -> bool {
+    false
+}
+
 fn in_git_repo(dir: &Path) -> bool {
     dir.ancestors().any(|d| d.join(".git").exists())
 }
@@ -233,7 +246,17 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
             }
             read_stdin()?
         }
-        Some(text) => text.to_string(),
+        // A prompt and piped input: the input follows in a <stdin> block — when it is already
+        // there. An open pipe that stays silent is not waited for.
+        Some(text) => {
+            let piped = !std::io::stdin().is_terminal() && stdin_ready();
+            let input = if piped { read_stdin()? } else { String::new() };
+            if input.trim().is_empty() {
+                text.to_string()
+            } else {
+                format!("{text}\n\n<stdin>\n{}\n</stdin>", input.trim_end())
+            }
+        }
     };
     if prompt.trim().is_empty() {
         return Err("the prompt is empty".into());
@@ -263,13 +286,31 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
         (None, true, _) => Some(SandboxMode::WorkspaceWrite),
         (None, false, false) => None,
     };
-    let selection = config
+    let mut selection = config
         .sandbox
         .select(&Overrides {
             sandbox_mode,
             profile: None,
         })
         .map_err(|e| e.to_string())?;
+    if !args.add_dir.is_empty() {
+        let SandboxSelection::Legacy {
+            policy: SandboxPolicy::WorkspaceWrite { writable_roots, .. },
+            ..
+        } = &mut selection
+        else {
+            return Err(
+                "--add-dir makes more directories writable, which needs --sandbox workspace-write (or --full-auto)"
+                    .into(),
+            );
+        };
+        for dir in &args.add_dir {
+            let dir = dir
+                .canonicalize()
+                .map_err(|e| format!("--add-dir {}: {e}", dir.display()))?;
+            writable_roots.push(dir);
+        }
+    }
     let (sandbox_text, network_disabled) = describe(&selection);
     let codex_exe =
         std::env::current_exe().map_err(|e| format!("cannot find the codex binary: {e}"))?;

@@ -17,6 +17,12 @@ mod sys;
 /// after interrupting a turn waits this long first, so the SIGKILL is sent.
 #[cfg(unix)]
 pub const KILL_GRACE: std::time::Duration = sys::GRACE;
+
+/// Whether stdin holds input that can be read without waiting (see `sys::stdin_ready`).
+#[cfg(unix)]
+pub fn stdin_ready() -> bool {
+    sys::stdin_ready()
+}
 pub mod turn;
 
 pub use config::{CliOverrides, Config, ConfigError};

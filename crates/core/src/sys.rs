@@ -29,3 +29,16 @@ pub fn kill_process_group(pgid: u32) {
         signal_group(pgid, libc::SIGKILL);
     });
 }
+
+/// Whether standard input can be read right now without waiting: data, end of file, or a
+/// hung-up pipe. A pipe that is open but silent is not (nothing should block on it).
+pub fn stdin_ready() -> bool {
+    let mut fds = libc::pollfd {
+        fd: 0,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: poll reads and writes only the one pollfd we own; timeout 0 never blocks.
+    let ready = unsafe { libc::poll(&mut fds, 1, 0) };
+    ready == 1 && fds.revents & (libc::POLLIN | libc::POLLHUP) != 0
+}

@@ -605,3 +605,119 @@ fn the_login_shell_runs_once_per_session() {
         "the snapshot is removed with the session"
     );
 }
+
+/// `--add-dir` makes one more directory writable, under workspace-write only.
+#[test]
+fn add_dir_extends_workspace_write() {
+    let ws = Workspace::new();
+    let extra = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "touch {}/ok; touch {}/no",
+        extra.path().display(),
+        other.path().display()
+    );
+    let script = || {
+        ResponsesServer::start(vec![
+            Reply::Events(vec![
+                function_call("c1", "exec_command", &json!({"cmd": cmd})),
+                completed("r1", 1, 1),
+            ]),
+            Reply::Events(vec![message("done"), completed("r2", 1, 1)]),
+        ])
+    };
+    let extra_dir = extra.path().to_str().unwrap();
+    // /tmp itself is writable under workspace-write; take it out so only --add-dir counts.
+    let args = [
+        "--json",
+        "--full-auto",
+        "-c",
+        "sandbox_workspace_write.exclude_slash_tmp=true",
+        "-c",
+        "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+        "--add-dir",
+        extra_dir,
+        "go",
+    ];
+    let out = ws.exec(&script(), &args, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        extra.path().join("ok").exists(),
+        "the added directory is writable"
+    );
+    assert!(!other.path().join("no").exists(), "others are not");
+    let refused = ws.exec(
+        &script(),
+        &["-s", "read-only", "--add-dir", extra_dir, "go"],
+        b"",
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        text(&refused.stderr).contains("--add-dir"),
+        "{}",
+        text(&refused.stderr)
+    );
+}
+
+/// A prompt argument plus piped input: the input comes after it in a <stdin> block; a pipe
+/// left open and silent is not waited for.
+#[test]
+fn a_prompt_with_piped_input_and_an_open_silent_stdin() {
+    let ws = Workspace::new();
+    let server = ResponsesServer::start(vec![Reply::Events(vec![
+        message("ok"),
+        completed("r", 1, 1),
+    ])]);
+    // From a file: ready at once, so the outcome does not race the writer.
+    let piped = ws.home.path().join("piped.txt");
+    std::fs::write(&piped, "error: it broke\n").unwrap();
+    let argv = ws.argv(&server, &["--json", "explain this"]);
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::fs::File::open(&piped).unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let input = server.requests()[0].body["input"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        input.last().unwrap()["content"][0]["text"],
+        "explain this\n\n<stdin>\nerror: it broke\n</stdin>"
+    );
+
+    let server = ResponsesServer::start(vec![Reply::Events(vec![
+        message("ok"),
+        completed("r", 1, 1),
+    ])]);
+    let argv = ws.argv(&server, &["--json", "no stdin needed"]);
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::piped()) // kept open, never written
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let _open_stdin = child.stdin.take();
+    let started = std::time::Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            assert_eq!(status.code(), Some(0));
+            break;
+        }
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(20),
+            "codex exec waited on an open stdin it did not need"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let input = server.requests()[0].body["input"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        input.last().unwrap()["content"][0]["text"],
+        "no stdin needed"
+    );
+}
