@@ -126,32 +126,6 @@ fn read_stdin() -> Result<String, String> {
     Ok(text)
 }
 
-fn image_url(path: &Path) -> Result<String, String> {
-    use base64::Engine;
-    let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mime = match path
-        .extension()
-        .and_then(|e| e.to_str())
-        .map(str::to_ascii_lowercase)
-        .as_deref()
-    {
-        Some("png") => "image/png",
-        Some("jpg" | "jpeg") => "image/jpeg",
-        Some("gif") => "image/gif",
-        Some("webp") => "image/webp",
-        _ => {
-            return Err(format!(
-                "{}: not a PNG, JPEG, GIF or WebP image",
-                path.display()
-            ));
-        }
-    };
-    Ok(format!(
-        "data:{mime};base64,{}",
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    ))
-}
-
 #[cfg(unix)]
 fn stdin_ready() -> bool {
     codex_core::stdin_ready()
@@ -264,7 +238,7 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
     let images = args
         .images
         .iter()
-        .map(|p| image_url(p))
+        .map(|p| codex_core::image::data_url(p))
         .collect::<Result<Vec<_>, _>>()?;
     let output_schema = match &args.output_schema {
         Some(path) => Some(

@@ -330,6 +330,31 @@ pub fn sandbox_note(
     ))
 }
 
+/// Whether the sandbox lets commands read `path` (always, without one). Files codex reads for
+/// the model itself (view_image) are held to the same policy.
+pub fn may_read(confinement: &Confinement, path: &Path) -> bool {
+    let Confinement::LinuxHelper {
+        policy_cwd,
+        selection,
+        ..
+    } = confinement
+    else {
+        return true;
+    };
+    let Ok(policy) = selection.resolve(
+        policy_cwd,
+        &codex_sandbox::HostEnv::from_process(),
+        &codex_sandbox::HostFs,
+    ) else {
+        return false;
+    };
+    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+    matches!(
+        policy.decide(&path).access,
+        codex_protocol::FileSystemAccess::Read | codex_protocol::FileSystemAccess::Write
+    )
+}
+
 /// The model-facing text for a finished command.
 pub fn format_output(output: &CommandOutput) -> String {
     let status = match (output.timed_out, output.exit_code) {

@@ -5,6 +5,7 @@ pub mod chat;
 pub mod client;
 pub mod config;
 pub mod exec;
+pub mod image;
 pub mod project_doc;
 pub mod provider;
 pub mod rollout;

@@ -159,6 +159,8 @@ pub struct Session {
     usage: Usage,
     /// Input + output tokens of the last request, for auto-compaction.
     last_request_tokens: Option<u64>,
+    /// Images `view_image` attached, added to the history after the call outputs.
+    pending_images: Vec<Value>,
     /// The login-shell snapshot: not tried yet (`None`), none possible, or its file.
     snapshot: Option<Option<PathBuf>>,
     next_item: u64,
@@ -190,6 +192,7 @@ impl Session {
             usage: Usage::default(),
             last_request_tokens: None,
             snapshot: None,
+            pending_images: Vec::new(),
             next_item: 0,
             rollout,
             events,
@@ -314,6 +317,9 @@ impl Session {
             let outputs = self.run_calls(calls, &mut plan_item).await;
             for output in outputs {
                 self.push_history(output);
+            }
+            for image in std::mem::take(&mut self.pending_images) {
+                self.push_history(image);
             }
             let over_limit = matches!(
                 (self.settings.auto_compact_token_limit, self.last_request_tokens),
@@ -576,6 +582,31 @@ impl Session {
                         (index, output)
                     });
                 }
+                "view_image" if !custom => {
+                    let path =
+                        serde_json::from_str::<Value>(call["arguments"].as_str().unwrap_or("{}"))
+                            .ok()
+                            .and_then(|v| v["path"].as_str().map(|p| self.settings.cwd.join(p)));
+                    let text = match path {
+                        None => "failed to parse function arguments: `path` (a string) is required"
+                            .to_string(),
+                        Some(path) if !exec::may_read(&self.settings.confinement, &path) => {
+                            format!("Blocked by the sandbox: {} may not be read", path.display())
+                        }
+                        Some(path) => match crate::image::data_url(&path) {
+                            Ok(url) => {
+                                self.pending_images.push(json!({"type": "message", "role": "user", "content": [
+                                    {"type": "input_text", "text": format!("<image path=\"{}\">", path.display())},
+                                    {"type": "input_image", "image_url": url},
+                                    {"type": "input_text", "text": "</image>"},
+                                ]}));
+                                "attached the image".to_string()
+                            }
+                            Err(e) => e,
+                        },
+                    };
+                    outputs[index] = Some(function_output(&call_id, &text));
+                }
                 "update_plan" if !custom => {
                     let text = match serde_json::from_str::<Value>(call["arguments"].as_str().unwrap_or("{}")) {
                         Ok(args) if args["plan"].is_array() => {
@@ -699,6 +730,11 @@ pub fn tool_specs() -> Vec<Value> {
         json!({"type": "custom", "name": "apply_patch",
             "description": "Edits files. Input is a patch: `*** Begin Patch`, then `*** Add File: PATH` (lines prefixed `+`), `*** Delete File: PATH`, or `*** Update File: PATH` (optional `*** Move to: PATH`) with `@@` chunks of context ` `, removed `-` and added `+` lines, then `*** End Patch`.",
             "format": {"type": "grammar", "syntax": "lark", "definition": APPLY_PATCH_GRAMMAR}}),
+        json!({"type": "function", "name": "view_image", "strict": false,
+        "description": "Attaches a local image file (PNG, JPEG, GIF, WebP) so you can look at it.",
+        "parameters": {"type": "object", "additionalProperties": false, "required": ["path"], "properties": {
+            "path": {"type": "string", "description": "The image file, relative to the workspace or absolute."},
+        }}}),
         json!({"type": "function", "name": "update_plan", "strict": false,
         "description": "Records the plan for the task as steps with a status; call it again as steps progress.",
         "parameters": {"type": "object", "additionalProperties": false, "required": ["plan"], "properties": {

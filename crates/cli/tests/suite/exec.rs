@@ -122,7 +122,10 @@ fn a_plain_answer() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert_eq!(tools, ["exec_command", "apply_patch", "update_plan"]);
+    assert_eq!(
+        tools,
+        ["exec_command", "apply_patch", "view_image", "update_plan"]
+    );
 
     // The session was saved, and the human mode prints the answer on stdout.
     let thread = events[0]["thread_id"].as_str().unwrap();
@@ -719,5 +722,63 @@ fn a_prompt_with_piped_input_and_an_open_silent_stdin() {
     assert_eq!(
         input.last().unwrap()["content"][0]["text"],
         "no stdin needed"
+    );
+}
+
+/// `view_image` attaches a workspace image for the next request; a path the sandbox denies is
+/// refused without being read.
+#[test]
+fn view_image_attaches_and_respects_the_sandbox() {
+    let ws = Workspace::new();
+    // A 1×1 PNG.
+    let png: &[u8] = &[
+        0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0, 0, 0, 0x0d, 0x49, 0x48, 0x44, 0x52, 0,
+        0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+    ];
+    std::fs::write(ws.dir.path().join("shot.png"), png).unwrap();
+    std::fs::create_dir(ws.dir.path().join("secret")).unwrap();
+    std::fs::write(ws.dir.path().join("secret/hidden.png"), png).unwrap();
+    std::fs::write(
+        ws.home.path().join("config.toml"),
+        "default_permissions = \"p\"\n[permissions.p.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".\" = \"write\", \"secret\" = \"deny\" }\n",
+    )
+    .unwrap();
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call("v1", "view_image", &json!({"path": "shot.png"})),
+            function_call("v2", "view_image", &json!({"path": "secret/hidden.png"})),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("seen"), completed("r2", 1, 1)]),
+    ]);
+    let out = ws.exec(&server, &["--json", "look"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let input = server.requests()[1].body["input"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let output_of = |id: &str| {
+        input
+            .iter()
+            .find(|i| i["type"] == "function_call_output" && i["call_id"] == id)
+            .map(|i| i["output"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(output_of("v1"), "attached the image");
+    assert!(
+        output_of("v2").starts_with("Blocked by the sandbox"),
+        "{}",
+        output_of("v2")
+    );
+    let images: Vec<&Value> = input
+        .iter()
+        .filter(|i| i["content"][1]["type"] == "input_image")
+        .collect();
+    assert_eq!(images.len(), 1);
+    assert!(
+        images[0]["content"][1]["image_url"]
+            .as_str()
+            .unwrap()
+            .starts_with("data:image/png;base64,iVBORw0KGgo")
     );
 }
