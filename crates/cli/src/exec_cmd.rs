@@ -392,7 +392,7 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
                 let mut writer = RolloutWriter::create(
                     &home,
                     &id,
-                    chrono_now(),
+                    chrono::Utc::now(),
                     json!({"id": id, "cwd": cwd, "originator": "codex_exec",
                         "cli_version": env!("CARGO_PKG_VERSION"), "model_provider": config.model_provider_id}),
                 )
@@ -423,10 +423,6 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
         output_last_message: args.output_last_message,
         header,
     })
-}
-
-fn chrono_now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
 }
 
 impl Run {

@@ -50,13 +50,17 @@ pub struct CommandOutput {
     pub timed_out: bool,
 }
 
-/// The shell and its arguments for `command`.
-pub fn shell_argv(command: &str) -> Vec<String> {
-    let shell = std::env::var("SHELL")
+/// The user's shell: `$SHELL` when it is an absolute path, else bash.
+pub fn shell() -> String {
+    std::env::var("SHELL")
         .ok()
         .filter(|s| !s.is_empty() && Path::new(s).is_absolute())
-        .unwrap_or_else(|| "/bin/bash".into());
-    vec![shell, "-lc".into(), command.to_string()]
+        .unwrap_or_else(|| "/bin/bash".into())
+}
+
+/// The shell and its arguments for `command` (a login shell).
+pub fn shell_argv(command: &str) -> Vec<String> {
+    vec![shell(), "-lc".into(), command.to_string()]
 }
 
 /// What the snapshot keeps of a login shell: its exported variables (not the ones bash owns or

@@ -249,7 +249,7 @@ impl Session {
                 instructions,
             ));
         }
-        let shell = exec::shell_argv("")[0].clone();
+        let shell = exec::shell();
         context.push(format!(
             "<environment_context>\n  <cwd>{}</cwd>\n  <shell>{}</shell>\n  <current_date>{}</current_date>\n</environment_context>",
             settings.cwd.display(),
@@ -447,7 +447,7 @@ impl Session {
         let made = match &self.settings.snapshot_dir {
             None => None,
             Some(dir) => {
-                let shell = exec::shell_argv("")[0].clone();
+                let shell = exec::shell();
                 let text = exec::capture_shell_snapshot(
                     &shell,
                     &self.settings.cwd,
@@ -499,9 +499,7 @@ impl Session {
                     self.emit(ThreadEvent::ItemStarted { item: json!({"id": id, "type": "command_execution",
                         "command": shown, "aggregated_output": "", "exit_code": null, "status": "in_progress"}) });
                     let argv = match &snapshot {
-                        Some(path) => {
-                            exec::snapshot_argv(&exec::shell_argv("")[0], path, &args.cmd)
-                        }
+                        Some(path) => exec::snapshot_argv(&exec::shell(), path, &args.cmd),
                         None => exec::shell_argv(&args.cmd),
                     };
                     let request = CommandRequest {
@@ -694,8 +692,7 @@ fn function_output(call_id: &str, text: &str) -> Value {
 
 /// `/bin/bash -lc 'cmd'`, as the item shows it.
 fn shown_command(cmd: &str) -> String {
-    let argv = exec::shell_argv(cmd);
-    format!("{} -lc '{}'", argv[0], cmd.replace('\'', "'\\''"))
+    format!("{} -lc '{}'", exec::shell(), cmd.replace('\'', "'\\''"))
 }
 
 /// The files a patch touches, for the `file_change` item.

@@ -309,7 +309,7 @@ fn failures_and_resume() {
         b"prompt from stdin",
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    let thread = events_of(&out)[0]["thread_id"]
+    let thread = self::events(&out)[0]["thread_id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -325,7 +325,7 @@ fn failures_and_resume() {
         b"",
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-    assert_eq!(events_of(&out)[0]["thread_id"], thread.as_str());
+    assert_eq!(self::events(&out)[0]["thread_id"], thread.as_str());
     let input = server.requests()[1].body["input"]
         .as_array()
         .unwrap()
@@ -345,10 +345,6 @@ fn failures_and_resume() {
     );
     assert!(texts.contains(&"first answer".to_string()), "{texts:?}");
     assert_eq!(texts.last().unwrap(), "and now?");
-}
-
-fn events_of(output: &Output) -> Vec<Value> {
-    events(output)
 }
 
 /// With bubblewrap missing, a policy that needs it gets one warning, through the event stream,
