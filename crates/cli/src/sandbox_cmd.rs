@@ -179,6 +179,7 @@ fn run_linux(policy: &PolicyArgs, command: &[std::ffi::OsString]) -> i32 {
         policy_cwd: selected.cwd.clone(),
         command_cwd: selected.cwd,
         selection: selected.selection,
+        tty: false,
     };
     codex_linux_sandbox::finish(codex_linux_sandbox::run(&request, command))
 }

@@ -116,49 +116,15 @@ pub async fn run(
     if argv.is_empty() {
         return Err("no command given".into());
     }
-    let mut command = match confinement {
-        Confinement::None => {
-            let mut command = tokio::process::Command::new(&argv[0]);
-            command.args(&argv[1..]);
-            command
-        }
-        Confinement::LinuxHelper {
-            helper,
-            policy_cwd,
-            selection,
-        } => {
-            let sandbox_request = json!({
-                "policy_cwd": policy_cwd,
-                "command_cwd": request.cwd,
-                "selection": selection,
-            });
-            let mut command = tokio::process::Command::new(helper);
-            #[cfg(unix)]
-            command.arg0("codex-linux-sandbox");
-            command
-                .arg("--request")
-                .arg(sandbox_request.to_string())
-                .arg("--")
-                .args(argv);
-            command
-        }
-    };
+    let mut command = confined_command(argv, &request.cwd, &request.env, confinement, false);
     command
-        .current_dir(&request.cwd)
-        .env_clear()
-        .envs(&request.env)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(if request.capture_stderr {
             Stdio::piped()
         } else {
             Stdio::null()
-        })
-        // Not SIGKILL on drop: the group guard asks first (SIGTERM), so the sandbox helper can
-        // kill the command's own group and remove the mount points it made.
-        .kill_on_drop(false);
-    #[cfg(unix)]
-    command.process_group(0);
+        });
     let started = Instant::now();
     let mut child = command
         .spawn()
@@ -224,6 +190,64 @@ pub async fn run(
     })
 }
 
+/// `argv` as it runs under `confinement`, in `cwd` with exactly `env`, in a process group of
+/// its own (killed as a whole, see [`kill_group`]). With `tty`, standard input is a PTY made
+/// for this command alone, which becomes its controlling terminal.
+pub(crate) fn confined_command(
+    argv: &[String],
+    cwd: &Path,
+    env: &BTreeMap<String, String>,
+    confinement: &Confinement,
+    tty: bool,
+) -> tokio::process::Command {
+    let mut command = match confinement {
+        Confinement::None => {
+            let mut command = tokio::process::Command::new(&argv[0]);
+            command.args(&argv[1..]);
+            command
+        }
+        Confinement::LinuxHelper {
+            helper,
+            policy_cwd,
+            selection,
+        } => {
+            let mut sandbox_request = json!({
+                "policy_cwd": policy_cwd,
+                "command_cwd": cwd,
+                "selection": selection,
+            });
+            if tty {
+                sandbox_request["tty"] = json!(true);
+            }
+            let mut command = tokio::process::Command::new(helper);
+            #[cfg(unix)]
+            command.arg0("codex-linux-sandbox");
+            command
+                .arg("--request")
+                .arg(sandbox_request.to_string())
+                .arg("--")
+                .args(argv);
+            command
+        }
+    };
+    command
+        .current_dir(cwd)
+        .env_clear()
+        .envs(env)
+        // Not SIGKILL on drop: the group guard asks first (SIGTERM), so the sandbox helper can
+        // kill the command's own group and remove the mount points it made.
+        .kill_on_drop(false);
+    #[cfg(unix)]
+    if tty && matches!(confinement, Confinement::None) {
+        // A session of its own (so also a group of its own) with the PTY as its terminal; the
+        // sandbox helper does the same for its command.
+        crate::sys::lead_session_on_stdin_tty(&mut command);
+    } else {
+        command.process_group(0);
+    }
+    command
+}
+
 /// Kills the command's process group when dropped.
 struct GroupGuard(Option<u32>);
 
@@ -233,7 +257,7 @@ impl Drop for GroupGuard {
     }
 }
 
-fn kill_group(pid: Option<u32>) {
+pub(crate) fn kill_group(pid: Option<u32>) {
     #[cfg(unix)]
     if let Some(pid) = pid {
         crate::sys::kill_process_group(pid);
@@ -241,7 +265,7 @@ fn kill_group(pid: Option<u32>) {
 }
 
 /// Keeps the first and last halves of the budget.
-struct Budget {
+pub(crate) struct Budget {
     max: usize,
     head: Vec<u8>,
     tail: std::collections::VecDeque<u8>,
@@ -249,7 +273,7 @@ struct Budget {
 }
 
 impl Budget {
-    fn new(max: usize) -> Self {
+    pub(crate) fn new(max: usize) -> Self {
         Budget {
             max,
             head: Vec::new(),
@@ -258,7 +282,7 @@ impl Budget {
         }
     }
 
-    fn push(&mut self, bytes: &[u8]) {
+    pub(crate) fn push(&mut self, bytes: &[u8]) {
         self.total += bytes.len();
         let head_room = (self.max / 2).saturating_sub(self.head.len());
         let (to_head, rest) = bytes.split_at(head_room.min(bytes.len()));
@@ -270,11 +294,47 @@ impl Budget {
         }
     }
 
-    fn text(&self) -> String {
-        let kept = self.head.len() + self.tail.len();
-        let head = String::from_utf8_lossy(&self.head);
-        let tail: Vec<u8> = self.tail.iter().copied().collect();
-        let tail = String::from_utf8_lossy(&tail);
+    /// Everything pushed, or its head and tail with the middle elided.
+    pub(crate) fn text(&self) -> String {
+        self.text_within(self.max)
+    }
+
+    /// Bytes pushed so far.
+    pub(crate) fn total(&self) -> usize {
+        self.total
+    }
+
+    /// The head and tail within `max` bytes (at most the budget's own).
+    pub(crate) fn text_within(&self, max: usize) -> String {
+        let max = max.min(self.max);
+        let (head_max, tail_max) = (max / 2, max - max / 2);
+        let (head, tail): (Vec<u8>, Vec<u8>) = if self.head.len() + self.tail.len() >= self.total {
+            // Nothing elided yet: cut the whole text afresh.
+            let all: Vec<u8> = self.head.iter().chain(&self.tail).copied().collect();
+            if all.len() <= max {
+                (all, Vec::new())
+            } else {
+                (
+                    all[..head_max].to_vec(),
+                    all[all.len() - tail_max..].to_vec(),
+                )
+            }
+        } else {
+            let tail_len = self.tail.len().min(tail_max);
+            (
+                self.head[..self.head.len().min(head_max)].to_vec(),
+                self.tail
+                    .iter()
+                    .skip(self.tail.len() - tail_len)
+                    .copied()
+                    .collect(),
+            )
+        };
+        let kept = head.len() + tail.len();
+        let (head, tail) = (
+            String::from_utf8_lossy(&head),
+            String::from_utf8_lossy(&tail),
+        );
         if kept >= self.total {
             format!("{head}{tail}")
         } else {
@@ -287,7 +347,8 @@ impl Budget {
 /// read), a note that says so — so the model knows it was the sandbox, not the command.
 pub fn sandbox_note(
     confinement: &Confinement,
-    output: &CommandOutput,
+    exit_code: Option<i32>,
+    output: &str,
     cwd: &Path,
 ) -> Option<String> {
     let Confinement::LinuxHelper {
@@ -298,7 +359,7 @@ pub fn sandbox_note(
     else {
         return None;
     };
-    if output.exit_code == Some(0) {
+    if exit_code == Some(0) {
         return None;
     }
     let policy = selection
@@ -308,8 +369,7 @@ pub fn sandbox_note(
             &codex_sandbox::HostFs,
         )
         .ok()?;
-    let denials =
-        codex_sandbox::denial::find_denials(&policy, &output.output, cwd, &codex_sandbox::HostFs);
+    let denials = codex_sandbox::denial::find_denials(&policy, output, cwd, &codex_sandbox::HostFs);
     if denials.is_empty() {
         return None;
     }
@@ -356,20 +416,6 @@ pub fn may_read(confinement: &Confinement, path: &Path) -> bool {
     matches!(
         policy.decide(&path).access,
         codex_protocol::FileSystemAccess::Read | codex_protocol::FileSystemAccess::Write
-    )
-}
-
-/// The model-facing text for a finished command.
-pub fn format_output(output: &CommandOutput) -> String {
-    let status = match (output.timed_out, output.exit_code) {
-        (true, _) => "Process timed out and was killed".to_string(),
-        (false, Some(code)) => format!("Process exited with code {code}"),
-        (false, None) => "Process was killed by a signal".to_string(),
-    };
-    format!(
-        "Wall time: {:.1} seconds\n{status}\nOutput:\n{}",
-        output.wall.as_secs_f64(),
-        output.output
     )
 }
 
@@ -420,7 +466,6 @@ mod tests {
         let canonical = dir.path().canonicalize().unwrap();
         assert!(out.output.contains(canonical.to_str().unwrap()), "{out:?}");
         assert!(out.output.contains("[this]"));
-        assert!(format_output(&out).contains("Process exited with code 3\nOutput:\n"));
     }
 
     #[test]
@@ -438,7 +483,6 @@ mod tests {
         assert!(out.wall < Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(1500));
         assert!(!marker.exists(), "the background child was killed too");
-        assert!(format_output(&out).contains("timed out"));
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub fn stdin_ready() -> bool {
     sys::stdin_ready()
 }
 pub mod turn;
+pub mod unified_exec;
 
 pub use config::{CliOverrides, Config, ConfigError};
 pub use provider::{ModelProviderInfo, WireApi};

@@ -42,3 +42,65 @@ pub fn stdin_ready() -> bool {
     let ready = unsafe { libc::poll(&mut fds, 1, 0) };
     ready == 1 && fds.revents & (libc::POLLIN | libc::POLLHUP) != 0
 }
+
+/// A new pseudo-terminal: (master, slave), both close-on-exec, the window 24 rows by 80
+/// columns. The slave becomes a command's standard streams; the master is how we read and
+/// write them.
+pub fn open_pty() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    use std::os::fd::{FromRawFd, OwnedFd};
+    let check = |ret: libc::c_int| {
+        if ret < 0 {
+            Err(std::io::Error::last_os_error())
+        } else {
+            Ok(ret)
+        }
+    };
+    // SAFETY: posix_openpt returns a new descriptor (owned below) or -1.
+    let master =
+        check(unsafe { libc::posix_openpt(libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC) })?;
+    // SAFETY: `master` is a descriptor we just opened and own from here on.
+    let master = unsafe { OwnedFd::from_raw_fd(master) };
+    let raw = std::os::fd::AsRawFd::as_raw_fd(&master);
+    // SAFETY: grantpt/unlockpt take the master descriptor only.
+    check(unsafe { libc::grantpt(raw) })?;
+    check(unsafe { libc::unlockpt(raw) })?;
+    let mut name = [0 as libc::c_char; 128];
+    // SAFETY: ptsname_r writes at most `name.len()` bytes into our buffer.
+    let ret = unsafe { libc::ptsname_r(raw, name.as_mut_ptr(), name.len()) };
+    if ret != 0 {
+        return Err(std::io::Error::from_raw_os_error(ret));
+    }
+    // SAFETY: ptsname_r wrote a NUL-terminated path into `name`.
+    let slave = check(unsafe {
+        libc::open(
+            name.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    })?;
+    // SAFETY: `slave` is a descriptor we just opened.
+    let slave = unsafe { OwnedFd::from_raw_fd(slave) };
+    let size = libc::winsize {
+        ws_row: 24,
+        ws_col: 80,
+        ws_xpixel: 0,
+        ws_ypixel: 0,
+    };
+    // SAFETY: TIOCSWINSZ reads one winsize we own.
+    check(unsafe { libc::ioctl(raw, libc::TIOCSWINSZ, &size) })?;
+    Ok((master, slave))
+}
+
+/// Makes the child a session leader whose controlling terminal is its standard input (a PTY
+/// made for it alone), so job control and Ctrl-C written to the PTY work.
+pub fn lead_session_on_stdin_tty(command: &mut tokio::process::Command) {
+    // SAFETY: between fork and exec the closure makes only async-signal-safe system calls
+    // (setsid, ioctl) and allocates nothing.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 || libc::ioctl(0, libc::TIOCSCTTY, 0) < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}

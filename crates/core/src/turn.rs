@@ -6,10 +6,12 @@ use crate::client::{ClientError, ModelClient, Prompt, ResponseEvent, TokenUsage}
 use crate::config::ReasoningEffort;
 use crate::exec::{self, CommandRequest, Confinement};
 use crate::rollout::{LineKind, RolloutWriter};
+use crate::unified_exec::{self, ProcessManager, Spawn};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -166,6 +168,8 @@ pub struct Session {
     next_item: u64,
     rollout: Option<RolloutWriter>,
     events: UnboundedSender<ThreadEvent>,
+    /// Commands still running between calls (`write_stdin`); all killed when the session ends.
+    processes: Arc<ProcessManager>,
 }
 
 /// The model's standing instructions (the first `developer` message).
@@ -196,6 +200,7 @@ impl Session {
             next_item: 0,
             rollout,
             events,
+            processes: Arc::new(ProcessManager::default()),
         }
     }
 
@@ -482,15 +487,10 @@ impl Session {
             let custom = call["type"] == "custom_tool_call";
             match name.as_str() {
                 "exec_command" if !custom => {
-                    let args: Result<ExecArgs, _> =
-                        serde_json::from_str(call["arguments"].as_str().unwrap_or("{}"));
-                    let args = match args {
+                    let args: ExecArgs = match parse_args(call) {
                         Ok(args) => args,
-                        Err(e) => {
-                            outputs[index] = Some(function_output(
-                                &call_id,
-                                &format!("failed to parse function arguments: {e}"),
-                            ));
+                        Err(text) => {
+                            outputs[index] = Some(function_output(&call_id, &text));
                             continue;
                         }
                     };
@@ -502,37 +502,90 @@ impl Session {
                         Some(path) => exec::snapshot_argv(&exec::shell(), path, &args.cmd),
                         None => exec::shell_argv(&args.cmd),
                     };
-                    let request = CommandRequest {
+                    let cwd = args
+                        .workdir
+                        .map(|w| self.settings.cwd.join(w))
+                        .unwrap_or_else(|| self.settings.cwd.clone());
+                    let spawn = Spawn {
                         argv,
-                        capture_stderr: true,
-                        cwd: args
-                            .workdir
-                            .map(|w| self.settings.cwd.join(w))
-                            .unwrap_or_else(|| self.settings.cwd.clone()),
+                        cwd: cwd.clone(),
                         env: self.settings.command_env.clone(),
-                        timeout: COMMAND_TIMEOUT,
-                        max_output_bytes: args
-                            .max_output_tokens
-                            .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS)
-                            .saturating_mul(4),
+                        tty: args.tty,
                     };
-                    let confinement = self.settings.confinement.clone();
-                    let events = self.events.clone();
-                    tasks.spawn(async move {
-                        let result = exec::run(&request, &confinement).await;
-                        let (text, exit_code, aggregated) = match &result {
-                            Ok(out) => {
-                                let mut text = exec::format_output(out);
-                                if let Some(note) = exec::sandbox_note(&confinement, out, &request.cwd) {
-                                    text = format!("{note}\n{text}");
-                                }
-                                (text, out.exit_code, out.output.clone())
-                            }
-                            Err(e) => (format!("exec_command failed: {e}"), None, e.clone()),
+                    // The item completes when the command ends, whichever call sees it (or in
+                    // the background); a weak sender, so a session that ends is not held open.
+                    let events = self.events.downgrade();
+                    let (item_id, item_command) = (id.clone(), shown.clone());
+                    let on_end = move |ended: unified_exec::Ended| {
+                        let status = if ended.exit_code == Some(0) {
+                            "completed"
+                        } else {
+                            "failed"
                         };
-                        let status = if exit_code == Some(0) { "completed" } else { "failed" };
-                        let _ = events.send(ThreadEvent::ItemCompleted { item: json!({"id": id, "type": "command_execution",
-                            "command": shown, "aggregated_output": aggregated, "exit_code": exit_code, "status": status}) });
+                        if let Some(events) = events.upgrade() {
+                            let _ = events.send(ThreadEvent::ItemCompleted { item: json!({"id": item_id, "type": "command_execution",
+                                "command": item_command, "aggregated_output": ended.aggregated_output,
+                                "exit_code": ended.exit_code, "status": status}) });
+                        }
+                    };
+                    let session = match self.processes.start(
+                        spawn,
+                        &self.settings.confinement,
+                        on_end,
+                    ) {
+                        Ok(session) => session,
+                        Err(e) => {
+                            self.emit(ThreadEvent::ItemCompleted { item: json!({"id": id, "type": "command_execution",
+                                "command": shown, "aggregated_output": e, "exit_code": null, "status": "failed"}) });
+                            outputs[index] = Some(function_output(
+                                &call_id,
+                                &format!("exec_command failed: {e}"),
+                            ));
+                            continue;
+                        }
+                    };
+                    let wait = unified_exec::yield_for(
+                        args.yield_time_ms,
+                        unified_exec::DEFAULT_EXEC_YIELD,
+                        false,
+                    );
+                    let max_bytes = output_bytes(args.max_output_tokens);
+                    let processes = self.processes.clone();
+                    let confinement = self.settings.confinement.clone();
+                    tasks.spawn(async move {
+                        let text = match processes.collect(session, wait, max_bytes).await {
+                            Ok(chunk) => render_chunk(&chunk, &confinement, &cwd),
+                            Err(e) => format!("exec_command failed: {e}"),
+                        };
+                        (index, function_output(&call_id, &text))
+                    });
+                }
+                "write_stdin" if !custom => {
+                    let args: WriteStdinArgs = match parse_args(call) {
+                        Ok(args) => args,
+                        Err(text) => {
+                            outputs[index] = Some(function_output(&call_id, &text));
+                            continue;
+                        }
+                    };
+                    let wait = unified_exec::yield_for(
+                        args.yield_time_ms,
+                        unified_exec::DEFAULT_WRITE_YIELD,
+                        args.chars.is_empty(),
+                    );
+                    let max_bytes = output_bytes(args.max_output_tokens);
+                    let processes = self.processes.clone();
+                    let confinement = self.settings.confinement.clone();
+                    let cwd = self.settings.cwd.clone();
+                    tasks.spawn(async move {
+                        let result = async {
+                            processes.write(args.session_id, &args.chars).await?;
+                            processes.collect(args.session_id, wait, max_bytes).await
+                        };
+                        let text = match result.await {
+                            Ok(chunk) => render_chunk(&chunk, &confinement, &cwd),
+                            Err(e) => format!("write_stdin failed: {e}"),
+                        };
                         (index, function_output(&call_id, &text))
                     });
                 }
@@ -679,7 +732,44 @@ fn strip_status(mut item: Value) -> Value {
 struct ExecArgs {
     cmd: String,
     workdir: Option<String>,
+    #[serde(default)]
+    tty: bool,
+    yield_time_ms: Option<u64>,
     max_output_tokens: Option<usize>,
+}
+
+#[derive(serde::Deserialize)]
+struct WriteStdinArgs {
+    session_id: u32,
+    #[serde(default)]
+    chars: String,
+    yield_time_ms: Option<u64>,
+    max_output_tokens: Option<usize>,
+}
+
+/// A function call's JSON arguments, or the text that tells the model what is wrong.
+fn parse_args<T: serde::de::DeserializeOwned>(call: &Value) -> Result<T, String> {
+    serde_json::from_str(call["arguments"].as_str().unwrap_or("{}"))
+        .map_err(|e| format!("failed to parse function arguments: {e}"))
+}
+
+/// The output budget in bytes for `max_output_tokens` (a token counted as 4 bytes).
+fn output_bytes(max_output_tokens: Option<usize>) -> usize {
+    max_output_tokens
+        .unwrap_or(DEFAULT_MAX_OUTPUT_TOKENS)
+        .saturating_mul(4)
+}
+
+/// A chunk as the model reads it, after a note when the sandbox is what stopped the command.
+fn render_chunk(chunk: &unified_exec::Chunk, confinement: &Confinement, cwd: &Path) -> String {
+    let text = chunk.render();
+    match chunk
+        .exit
+        .and_then(|code| exec::sandbox_note(confinement, code, &chunk.output, cwd))
+    {
+        Some(note) => format!("{note}\n{text}"),
+        None => text,
+    }
 }
 
 fn developer(text: &str) -> Value {
@@ -718,10 +808,20 @@ fn patch_changes(patch: &str, cwd: &Path) -> Vec<Value> {
 pub fn tool_specs() -> Vec<Value> {
     vec![
         json!({"type": "function", "name": "exec_command", "strict": false,
-        "description": "Runs a shell command (`$SHELL -lc CMD`) in the workspace, inside the sandbox, and returns its output and exit code.",
+        "description": "Runs a shell command (`$SHELL -lc CMD`) in the workspace, inside the sandbox. Returns its output and exit code, or, if it is still running when the yield time is up, a session ID: continue it with write_stdin.",
         "parameters": {"type": "object", "additionalProperties": false, "required": ["cmd"], "properties": {
             "cmd": {"type": "string", "description": "The shell command to run."},
             "workdir": {"type": "string", "description": "Directory to run in, relative to the workspace (default: the workspace)."},
+            "tty": {"type": "boolean", "description": "Run in a terminal (PTY) whose input write_stdin can send: for interactive programs. Default false (stdin closed)."},
+            "yield_time_ms": {"type": "number", "description": "How long to wait for the command before returning (250-30000, default 10000); it keeps running afterwards."},
+            "max_output_tokens": {"type": "number", "description": "Keep at most about this many tokens of output (head and tail)."},
+        }}}),
+        json!({"type": "function", "name": "write_stdin", "strict": false,
+        "description": "Writes characters to a running exec_command session (started with tty: true) and returns the output since the last call. Empty chars just waits for more output.",
+        "parameters": {"type": "object", "additionalProperties": false, "required": ["session_id"], "properties": {
+            "session_id": {"type": "number", "description": "The session ID exec_command returned."},
+            "chars": {"type": "string", "description": "What to type; \\n for Enter, \\u0003 for Ctrl-C. May be empty."},
+            "yield_time_ms": {"type": "number", "description": "How long to wait for output (default 250; up to 300000 when chars is empty)."},
             "max_output_tokens": {"type": "number", "description": "Keep at most about this many tokens of output (head and tail)."},
         }}}),
         json!({"type": "custom", "name": "apply_patch",

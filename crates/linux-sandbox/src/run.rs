@@ -42,6 +42,11 @@ pub struct SandboxRequest {
     /// Where the command runs.
     pub command_cwd: PathBuf,
     pub selection: SandboxSelection,
+    /// Standard input is a terminal made for this command alone (a PTY session): the command
+    /// gets it as its controlling terminal, so job control and Ctrl-C written to it work.
+    /// Never set this for a terminal someone else uses: the command could type into it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub tty: bool,
 }
 
 /// Why a command could not be run sandboxed. Nothing ran.
@@ -202,6 +207,7 @@ fn run_builtin(
     if network == NetworkSandboxPolicy::Restricted {
         flags |= libc::CLONE_NEWNET;
     }
+    // A terminal is claimed by the inner stage (`--tty`), in a session of its own.
     sys::before_exec(&mut child, move || {
         sys::new_session()?;
         sys::kill_with_parent()?;
@@ -226,7 +232,14 @@ fn run_unsandboxed(
     command: &[OsString],
 ) -> Result<ExitStatus, SandboxError> {
     let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
-    sys::before_exec(&mut child, || sys::close_descriptors_above_stderr(&[]));
+    let tty = request.tty;
+    sys::before_exec(&mut child, move || {
+        if tty {
+            sys::new_session()?;
+            claim_terminal()?;
+        }
+        sys::close_descriptors_above_stderr(&[])
+    });
     if can_exec_in_place(true) {
         return Err(exec_in_place(child, &command[0], &[]));
     }
@@ -285,8 +298,12 @@ fn run_landlock(
     let (uid, gid) = sys::ids();
     let command_cwd = request.command_cwd.clone();
     let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
+    let tty = request.tty;
     sys::before_exec(&mut child, move || {
         sys::new_session()?;
+        if tty {
+            claim_terminal()?;
+        }
         sys::kill_with_parent()?;
         let flags = if uid == 0 {
             libc::CLONE_NEWNS
@@ -361,7 +378,11 @@ fn run_bubblewrap(
     }
     args.push("--chdir".into());
     args.push(request.command_cwd.clone().into());
-    let mut inner: Vec<OsString> = vec![exe.clone().into(), INNER_FLAG.into(), "--network".into()];
+    let mut inner: Vec<OsString> = vec![exe.clone().into(), INNER_FLAG.into()];
+    if request.tty {
+        inner.push("--tty".into());
+    }
+    inner.push("--network".into());
     inner.push(match policy.network {
         NetworkSandboxPolicy::Restricted => "restricted".into(),
         NetworkSandboxPolicy::Enabled => "enabled".into(),
@@ -447,8 +468,14 @@ fn inner_landlock_rules(policy: &ResolvedPolicy, abi: u8) -> Vec<LandlockRule> {
 pub fn inner_main(args: &[OsString]) -> i32 {
     let mut network = NetworkSandboxPolicy::Restricted;
     let mut rules: Vec<LandlockRule> = Vec::new();
+    let mut tty = false;
     let mut i = 0;
     while i < args.len() && args[i] != "--" {
+        if args[i] == "--tty" {
+            tty = true;
+            i += 1;
+            continue;
+        }
         let value = args.get(i + 1).and_then(|v| v.to_str()).unwrap_or_default();
         match args[i].to_str() {
             Some("--network") if value == "enabled" => network = NetworkSandboxPolicy::Enabled,
@@ -466,6 +493,13 @@ pub fn inner_main(args: &[OsString]) -> i32 {
         return fail("no command given");
     }
     let result = (|| -> Result<(), String> {
+        if tty {
+            // bubblewrap's --new-session may have made the session in a parent of this
+            // process; the terminal needs a session this process leads. (setsid fails, and
+            // nothing changes, when it already leads one.)
+            let _ = sys::new_session();
+            claim_terminal().map_err(|e| e.to_string())?;
+        }
         sys::set_no_new_privs().map_err(|e| format!("no-new-privs: {e}"))?;
         if !rules.is_empty() {
             landlock_apply::apply(&rules, sys::landlock_abi()).map_err(|e| e.to_string())?;
@@ -485,6 +519,16 @@ pub fn inner_main(args: &[OsString]) -> i32 {
         command[0].to_string_lossy()
     );
     127
+}
+
+/// [`sys::claim_terminal`], with an error that says what failed.
+fn claim_terminal() -> io::Result<()> {
+    sys::claim_terminal().map_err(|e| {
+        io::Error::new(
+            e.kind(),
+            format!("making the PTY the controlling terminal: {e}"),
+        )
+    })
 }
 
 fn fail(message: &str) -> i32 {

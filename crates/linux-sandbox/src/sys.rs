@@ -40,6 +40,14 @@ pub fn new_session() -> io::Result<()> {
     check(unsafe { libc::setsid() }).map(drop)
 }
 
+/// Makes standard input, a terminal, the controlling terminal of this process's new session
+/// (after [`new_session`]). Only for a terminal made for this command alone (core's PTY
+/// sessions): the command may then inject input into it, which reaches nobody else.
+pub fn claim_terminal() -> io::Result<()> {
+    // SAFETY: TIOCSCTTY takes an integer argument and touches no memory of ours.
+    check(unsafe { libc::ioctl(0, libc::TIOCSCTTY, 0) }).map(drop)
+}
+
 /// Closes every descriptor from 3 up, except `keep`.
 pub fn close_descriptors_above_stderr(keep: &[i32]) -> io::Result<()> {
     let mut start: libc::c_uint = 3;

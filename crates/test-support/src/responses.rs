@@ -21,6 +21,9 @@ pub enum Reply {
     RawSse(String),
     /// This status, body and extra headers.
     Status(u16, String, Vec<(String, String)>),
+    /// 200 with the events this function makes from the request body (e.g. a call that uses
+    /// a session id from an earlier output), then close.
+    FromRequest(fn(&Value) -> Vec<Value>),
 }
 
 #[derive(Debug, Clone)]
@@ -62,11 +65,11 @@ impl ResponsesServer {
                     let Some((path, headers, body)) = read_request_with_headers(&mut stream) else {
                         return;
                     };
-                    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+                    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
                     log.lock().unwrap().push(RecordedRequest {
                         path,
                         headers,
-                        body,
+                        body: body.clone(),
                     });
                     let reply = queue.lock().unwrap().pop_front().unwrap_or_else(|| {
                         Reply::Status(
@@ -77,6 +80,12 @@ impl ResponsesServer {
                     });
                     let sse_head = "HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\nconnection: close\r\n\r\n";
                     match reply {
+                        Reply::FromRequest(make) => {
+                            let _ = stream.write_all(sse_head.as_bytes());
+                            for event in make(&body) {
+                                let _ = write!(stream, "data: {event}\n\n");
+                            }
+                        }
                         Reply::Events(events) => {
                             let _ = stream.write_all(sse_head.as_bytes());
                             for event in events {

@@ -20,6 +20,11 @@ impl Workspace {
             dir: tempfile::tempdir().unwrap(),
         };
         std::fs::create_dir(workspace.dir.path().join(".git")).unwrap();
+        std::fs::write(
+            workspace.dir.path().join(".git/HEAD"),
+            "ref: refs/heads/main\n",
+        )
+        .unwrap();
         workspace
     }
 
@@ -124,7 +129,13 @@ fn a_plain_answer() {
         .collect();
     assert_eq!(
         tools,
-        ["exec_command", "apply_patch", "view_image", "update_plan"]
+        [
+            "exec_command",
+            "write_stdin",
+            "apply_patch",
+            "view_image",
+            "update_plan"
+        ]
     );
 
     // The session was saved, and the human mode prints the answer on stdout.
@@ -289,7 +300,7 @@ fn failures_and_resume() {
     );
 
     // Not a git repository: refused unless asked.
-    std::fs::remove_dir(ws.dir.path().join(".git")).unwrap();
+    std::fs::remove_dir_all(ws.dir.path().join(".git")).unwrap();
     let out = ws.exec(&server, &["hi"], b"");
     assert_eq!(out.status.code(), Some(1));
     assert!(
@@ -777,4 +788,135 @@ fn view_image_attaches_and_respects_the_sandbox() {
             .unwrap()
             .starts_with("data:image/png;base64,iVBORw0KGgo")
     );
+}
+
+/// The session id in the last tool output of a request, as a model would read it.
+fn session_id_in(body: &Value) -> u64 {
+    let outputs: Vec<&str> = body["input"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["type"] == "function_call_output")
+        .filter_map(|i| i["output"].as_str())
+        .collect();
+    let last = outputs.last().expect("a tool output");
+    let digits: String = last
+        .split("session ID ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no session id in {last}"))
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().unwrap()
+}
+
+fn answer_with_input(body: &Value) -> Vec<Value> {
+    let id = session_id_in(body);
+    vec![
+        function_call(
+            "call_2",
+            "write_stdin",
+            &json!({"session_id": id, "chars": "codex\n", "yield_time_ms": 10000}),
+        ),
+        function_call(
+            "call_3",
+            "write_stdin",
+            &json!({"session_id": 7, "chars": "x"}),
+        ),
+        completed("r2", 10, 10),
+    ]
+}
+
+#[test]
+fn a_pty_session_continued_with_write_stdin_on_every_route() {
+    for route in ["landlock", "bubblewrap", "builtin"] {
+        let server = ResponsesServer::start(vec![
+            Reply::Events(vec![
+                function_call(
+                    "call_1",
+                    "exec_command",
+                    &json!({"cmd": "printf 'name? '; read n; echo \"hi-$n\"; test -t 0 && test -t 1 && echo on-a-terminal", "tty": true, "yield_time_ms": 700}),
+                ),
+                completed("r1", 10, 10),
+            ]),
+            Reply::FromRequest(answer_with_input),
+            Reply::Events(vec![message("Done."), completed("r3", 10, 5)]),
+        ]);
+        let ws = Workspace::new();
+        // /tmp is left out of the writable roots: its mount points would be seen by the
+        // tests running alongside.
+        let mut argv = ws.argv(
+            &server,
+            &[
+                "--json",
+                "--full-auto",
+                "-c",
+                "sandbox_workspace_write.exclude_slash_tmp=true",
+                "-c",
+                "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+                "greet",
+            ],
+        );
+        argv.insert(1, format!("CODEX_LINUX_SANDBOX_FORCE={route}"));
+        let mut command = Command::new(&argv[0]);
+        command.args(&argv[1..]);
+        let out = run(command, b"");
+        assert_eq!(out.status.code(), Some(0), "{route}: {}", text(&out.stderr));
+        let events = events(&out);
+        assert_eq!(
+            types(&events),
+            [
+                "thread.started",
+                "turn.started",
+                "item.started command_execution",
+                "item.completed command_execution",
+                "item.completed agent_message",
+                "turn.completed"
+            ],
+            "{route}"
+        );
+        let done = &events[3]["item"];
+        assert_eq!(done["exit_code"], 0, "{route}: {done}");
+        let aggregated = done["aggregated_output"].as_str().unwrap();
+        assert!(aggregated.contains("name? "), "{route}: {aggregated}");
+        assert!(aggregated.contains("hi-codex"), "{route}: {aggregated}");
+        assert!(
+            aggregated.contains("on-a-terminal"),
+            "{route}: {aggregated}"
+        );
+
+        let requests = server.requests();
+        assert_eq!(requests.len(), 3, "{route}");
+        let first = requests[1].body["input"]
+            .as_array()
+            .unwrap()
+            .last()
+            .unwrap()["output"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(
+            first.contains("Process running with session ID "),
+            "{route}: {first}"
+        );
+        assert!(first.contains("name? "), "{route}: {first}");
+        let outputs: Vec<&Value> = requests[2].body["input"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["type"] == "function_call_output")
+            .collect();
+        let (written, unknown) = (&outputs[outputs.len() - 2], &outputs[outputs.len() - 1]);
+        assert_eq!(written["call_id"], "call_2");
+        let written = written["output"].as_str().unwrap();
+        assert!(
+            written.contains("Process exited with code 0"),
+            "{route}: {written}"
+        );
+        assert!(written.contains("hi-codex"), "{route}: {written}");
+        assert_eq!(
+            unknown["output"], "write_stdin failed: Unknown process id 7",
+            "{route}"
+        );
+    }
 }

@@ -397,6 +397,7 @@ pub(super) fn check_selection(
         policy_cwd: tree.ws(),
         command_cwd: tree.ws(),
         selection,
+        tty: false,
     };
     let script = "exec 7</etc/hostname; exec \"$@\"";
     let mut command = Command::new("setpriv");

@@ -22,6 +22,7 @@ fn without_bubblewrap_the_builtin_executor_enforces_the_policy_and_warns() {
     let request = codex_linux_sandbox::SandboxRequest {
         policy_cwd: tree.ws(),
         command_cwd: tree.ws(),
+        tty: false,
         selection: SandboxSelection::Profile {
             name: "split".into(),
             filesystem: FileSystemSandboxPolicy::Restricted {
