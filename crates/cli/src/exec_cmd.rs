@@ -64,6 +64,13 @@ pub struct ExecArgs {
     /// Save nothing under $CODEX_HOME/sessions.
     #[arg(long, global = true)]
     ephemeral: bool,
+    /// How a new thread is classified (kept in its session file as `source`).
+    #[arg(long = "thread-source", value_name = "SOURCE", global = true)]
+    thread_source: Option<String>,
+    /// An experimental program of OpenAI's own service; accepted (the SDK may pass it) but not
+    /// supported here, which a warning says.
+    #[arg(long = "cyber-access-program", value_name = "PROGRAM", global = true)]
+    cyber_access_program: Option<String>,
     /// The task; `-` or absent reads it from stdin.
     prompt: Option<String>,
 }
@@ -197,6 +204,11 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
     )
     .map_err(|e| e.to_string())?;
     let mut warnings = config.warnings.clone();
+    if let Some(program) = &args.cyber_access_program {
+        warnings.push(format!(
+            "--cyber-access-program {program}: not supported by this Codex; the turn runs without it"
+        ));
+    }
     let cwd = match &args.cwd {
         Some(dir) => dir
             .canonicalize()
@@ -369,6 +381,7 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
             .and_then(|limit| u64::try_from(limit).ok())
             .filter(|limit| *limit > 0),
         snapshot_dir: Some(home.join("shell_snapshots")),
+        web_search: config.web_search,
     };
 
     let (tx, events) = tokio::sync::mpsc::unbounded_channel();
@@ -402,7 +415,8 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
                     &id,
                     chrono::Utc::now(),
                     json!({"id": id, "cwd": cwd, "originator": "codex_exec",
-                        "cli_version": env!("CARGO_PKG_VERSION"), "model_provider": config.model_provider_id}),
+                        "cli_version": env!("CARGO_PKG_VERSION"), "model_provider": config.model_provider_id,
+                        "source": args.thread_source.as_deref().unwrap_or("exec")}),
                 )
                 .map_err(|e| e.to_string())?;
                 for item in &history {

@@ -241,7 +241,7 @@ impl ModelClient {
                 .http
                 .post(&url)
                 .header("accept", "text/event-stream")
-                .header("originator", "codex_exec")
+                .header("originator", originator())
                 .json(&body);
             if let Some(token) = &token {
                 request = request.bearer_auth(token);
@@ -480,4 +480,13 @@ fn parse_event(data: &str) -> Result<Option<ResponseEvent>, ClientError> {
             _ => None,
         },
     )
+}
+
+/// The `originator` header: `codex_exec`, or what an embedding client names itself through
+/// `CODEX_INTERNAL_ORIGINATOR_OVERRIDE` (the TypeScript SDK sends `codex_sdk_ts`).
+fn originator() -> String {
+    std::env::var("CODEX_INTERNAL_ORIGINATOR_OVERRIDE")
+        .ok()
+        .filter(|o| !o.is_empty() && o.bytes().all(|b| b.is_ascii_graphic()))
+        .unwrap_or_else(|| "codex_exec".to_string())
 }

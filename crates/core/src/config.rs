@@ -69,6 +69,17 @@ pub enum ReasoningEffort {
     Xhigh,
 }
 
+/// `web_search`: the Responses API's hosted search tool, off, from the index only (`cached`,
+/// the default) or live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebSearchMode {
+    Disabled,
+    #[default]
+    Cached,
+    Live,
+}
+
 /// `shell_environment_policy.inherit`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -116,6 +127,7 @@ struct ConfigToml {
     model_auto_compact_token_limit: Option<i64>,
     project_doc_max_bytes: Option<usize>,
     shell_environment_policy: Option<ShellEnvironmentPolicy>,
+    web_search: Option<WebSearchMode>,
     // The sandbox crate's keys (it checks them when the policy is selected).
     #[allow(dead_code)]
     sandbox_mode: Option<Value>,
@@ -152,7 +164,6 @@ const NOT_YET_SUPPORTED: &[&str] = &[
     "model_catalog_json",
     "project_doc_fallback_filenames",
     "tools",
-    "web_search",
     "hooks",
     "plugins",
     "otel",
@@ -175,6 +186,7 @@ pub struct Config {
     pub model_auto_compact_token_limit: Option<i64>,
     pub project_doc_max_bytes: usize,
     pub shell_environment_policy: ShellEnvironmentPolicy,
+    pub web_search: WebSearchMode,
     /// The layered table's sandbox keys, for `SandboxConfig::select`.
     pub sandbox: SandboxConfig,
     /// Unknown or not yet supported keys, one line each, to show the user.
@@ -267,6 +279,7 @@ impl Config {
                 .project_doc_max_bytes
                 .unwrap_or(DEFAULT_PROJECT_DOC_MAX_BYTES),
             shell_environment_policy: parsed.shell_environment_policy.unwrap_or_default(),
+            web_search: parsed.web_search.unwrap_or_default(),
             sandbox: SandboxConfig::from_table(merged, main_file),
             warnings,
         })

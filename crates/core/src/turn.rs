@@ -3,7 +3,7 @@
 //! reported as the `codex exec --json` events ([`ThreadEvent`]) on a channel.
 
 use crate::client::{ClientError, ModelClient, Prompt, ResponseEvent, TokenUsage};
-use crate::config::ReasoningEffort;
+use crate::config::{ReasoningEffort, WebSearchMode};
 use crate::exec::{self, CommandRequest, Confinement};
 use crate::rollout::{LineKind, RolloutWriter};
 use crate::unified_exec::{self, ProcessManager, Spawn};
@@ -88,6 +88,8 @@ pub struct SessionSettings {
     pub auto_compact_token_limit: Option<u64>,
     /// Where to keep the login-shell snapshot (`None`: run `$SHELL -lc` for every command).
     pub snapshot_dir: Option<PathBuf>,
+    /// The hosted web search tool offered to the model (Responses API only).
+    pub web_search: WebSearchMode,
 }
 
 /// What the model is asked when the history is compacted.
@@ -313,6 +315,16 @@ impl Session {
                         }
                     }
                     "function_call" | "custom_tool_call" => calls.push(item),
+                    "web_search_call" => {
+                        let id = self.item_id();
+                        let query = item["action"]["query"]
+                            .as_str()
+                            .or_else(|| item["action"]["queries"][0].as_str())
+                            .unwrap_or_default();
+                        self.emit(ThreadEvent::ItemCompleted {
+                            item: json!({"id": id, "type": "web_search", "query": query, "action": item["action"]}),
+                        });
+                    }
                     _ => {}
                 }
             }
@@ -379,8 +391,12 @@ impl Session {
     /// One model request (retried on stream failures); the items of the answer.
     async fn request(&mut self) -> Result<Vec<Value>, String> {
         let schema = self.settings.output_schema.clone();
-        self.request_with(self.history.clone(), tool_specs(), schema)
-            .await
+        self.request_with(
+            self.history.clone(),
+            tool_specs(self.settings.web_search),
+            schema,
+        )
+        .await
     }
 
     async fn request_with(
@@ -805,8 +821,8 @@ fn patch_changes(patch: &str, cwd: &Path) -> Vec<Value> {
 }
 
 /// The tools offered to the model.
-pub fn tool_specs() -> Vec<Value> {
-    vec![
+pub fn tool_specs(web_search: WebSearchMode) -> Vec<Value> {
+    let mut tools = vec![
         json!({"type": "function", "name": "exec_command", "strict": false,
         "description": "Runs a shell command (`$SHELL -lc CMD`) in the workspace, inside the sandbox. Returns its output and exit code, or, if it is still running when the yield time is up, a session ID: continue it with write_stdin.",
         "parameters": {"type": "object", "additionalProperties": false, "required": ["cmd"], "properties": {
@@ -841,7 +857,15 @@ pub fn tool_specs() -> Vec<Value> {
                 "status": {"type": "string", "enum": ["pending", "in_progress", "completed"]},
             }}},
         }}}),
-    ]
+    ];
+    if web_search != WebSearchMode::Disabled {
+        // Searches run on the model's side; `cached` keeps to its index, `live` goes online.
+        tools.push(
+            json!({"type": "web_search", "external_web_access": web_search == WebSearchMode::Live,
+            "search_content_types": ["text", "image"]}),
+        );
+    }
+    tools
 }
 
 /// The patch format as a Lark grammar, for models that constrain their output to it.

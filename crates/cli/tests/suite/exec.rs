@@ -125,8 +125,13 @@ fn a_plain_answer() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|t| t["name"].as_str().unwrap())
+        .map(|t| t["name"].as_str().or(t["type"].as_str()).unwrap())
         .collect();
+    let search = body["tools"].as_array().unwrap().last().unwrap();
+    assert_eq!(
+        search["external_web_access"], false,
+        "web_search defaults to cached: {search}"
+    );
     assert_eq!(
         tools,
         [
@@ -134,7 +139,8 @@ fn a_plain_answer() {
             "write_stdin",
             "apply_patch",
             "view_image",
-            "update_plan"
+            "update_plan",
+            "web_search"
         ]
     );
 
@@ -919,4 +925,79 @@ fn a_pty_session_continued_with_write_stdin_on_every_route() {
             "{route}"
         );
     }
+}
+
+#[test]
+fn web_search_modes_and_the_search_item() {
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            json!({"type": "response.output_item.done", "item": {"type": "web_search_call", "id": "ws_1",
+                "status": "completed", "action": {"type": "search", "query": "rust landlock abi"}}}),
+            message("Found it."),
+            completed("r1", 10, 5),
+        ]),
+        Reply::Events(vec![message("no search"), completed("r2", 10, 5)]),
+    ]);
+    let ws = Workspace::new();
+    let out = ws.exec(
+        &server,
+        &["--json", "-c", "web_search=\"live\"", "search"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = events(&out);
+    assert_eq!(
+        types(&events),
+        [
+            "thread.started",
+            "turn.started",
+            "item.completed web_search",
+            "item.completed agent_message",
+            "turn.completed"
+        ]
+    );
+    assert_eq!(events[2]["item"]["query"], "rust landlock abi");
+    let tools = server.requests()[0].body["tools"].clone();
+    let search = tools.as_array().unwrap().last().unwrap();
+    assert_eq!(search["type"], "web_search");
+    assert_eq!(search["external_web_access"], true);
+
+    let out = ws.exec(
+        &server,
+        &["--json", "-c", "web_search=\"disabled\"", "hi"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        types(&self::events(&out)),
+        [
+            "thread.started",
+            "turn.started",
+            "item.completed agent_message",
+            "turn.completed"
+        ],
+        "no warning for a supported setting"
+    );
+    let tools = server.requests()[1].body["tools"].clone();
+    assert!(
+        tools
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["type"] != "web_search")
+    );
+
+    let out = ws.exec(
+        &server,
+        &["--json", "-c", "web_search=\"sometimes\"", "hi"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let failed = self::events(&out);
+    assert_eq!(failed.last().unwrap()["type"], "turn.failed");
+    let message = failed.last().unwrap()["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("`web_search`") && message.contains("live"),
+        "{message}"
+    );
 }
