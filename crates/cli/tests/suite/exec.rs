@@ -1001,3 +1001,74 @@ fn web_search_modes_and_the_search_item() {
         "{message}"
     );
 }
+
+/// A session file grows only with new content: an attached image and a large command output
+/// are written once, and a resumed turn adds its own few lines (the history is not written
+/// again).
+#[test]
+fn a_session_file_holds_each_large_thing_once() {
+    let ws = Workspace::new();
+    let mut png = vec![0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+    let mut state: u32 = 12345;
+    png.extend((0..300_000).map(|_| {
+        state = state.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        (state >> 16) as u8
+    }));
+    std::fs::write(ws.dir.path().join("big.png"), &png).unwrap();
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call(
+                "c1",
+                "exec_command",
+                &json!({"cmd": "i=0; while [ $i -lt 2000 ]; do echo \"line-$i-of-the-big-output\"; i=$((i+1)); done"}),
+            ),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("looked"), completed("r2", 1, 1)]),
+        Reply::Events(vec![message("again"), completed("r3", 1, 1)]),
+    ]);
+    let image = ws.dir.path().join("big.png").display().to_string();
+    let out = ws.exec(&server, &["--json", "-i", &image, "look and count"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let thread = events(&out)[0]["thread_id"].as_str().unwrap().to_string();
+    let files = walk(&ws.home.path().join("sessions"));
+    assert_eq!(files.len(), 1, "{files:?}");
+    let file = std::path::PathBuf::from(&files[0]);
+    let first = std::fs::read_to_string(&file).unwrap();
+    let base64 = {
+        use base64::Engine;
+        base64::engine::general_purpose::STANDARD.encode(&png)
+    };
+    let probe = &base64[100_000..100_200];
+    assert_eq!(first.matches(probe).count(), 1, "the image is written once");
+    assert_eq!(
+        first.matches("line-1999-of-the-big-output").count(),
+        1,
+        "the command's output is written once"
+    );
+    let payload = base64.len() + 2000 * 26;
+    assert!(
+        first.len() < payload + 64 * 1024,
+        "{} bytes for {payload} bytes of content",
+        first.len()
+    );
+    // The model saw the image in both requests of the turn; the file still holds it once.
+    for request in &server.requests() {
+        assert!(request.body.to_string().contains(probe));
+    }
+
+    let out = ws.exec(&server, &["--json", "resume", &thread, "and again?"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let second = std::fs::read_to_string(&file).unwrap();
+    assert!(second.starts_with(&first), "appended, not rewritten");
+    assert!(
+        second.len() - first.len() < 4096,
+        "a resumed turn adds {} bytes",
+        second.len() - first.len()
+    );
+    assert_eq!(second.matches(probe).count(), 1);
+    assert!(
+        server.requests()[2].body.to_string().contains(probe),
+        "resume sent the image"
+    );
+}
