@@ -12,6 +12,7 @@ use serde_json::{Value, json};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 use tokio::sync::mpsc::UnboundedSender;
 
@@ -167,7 +168,8 @@ pub struct Session {
     pending_images: Vec<Value>,
     /// The login-shell snapshot: not tried yet (`None`), none possible, or its file.
     snapshot: Option<Option<PathBuf>>,
-    next_item: u64,
+    /// The `item_N` counter, shared with tool tasks that decide late whether they make an item.
+    next_item: Arc<AtomicU64>,
     rollout: Option<RolloutWriter>,
     events: UnboundedSender<ThreadEvent>,
     /// Commands still running between calls (`write_stdin`); all killed when the session ends.
@@ -199,7 +201,7 @@ impl Session {
             last_request_tokens: None,
             snapshot: None,
             pending_images: Vec::new(),
-            next_item: 0,
+            next_item: Arc::new(AtomicU64::new(0)),
             rollout,
             events,
             processes: Arc::new(ProcessManager::default()),
@@ -215,9 +217,7 @@ impl Session {
     }
 
     fn item_id(&mut self) -> String {
-        let id = format!("item_{}", self.next_item);
-        self.next_item += 1;
-        id
+        next_item_id(&self.next_item)
     }
 
     fn record(&mut self, kind: LineKind, payload: Value) {
@@ -316,14 +316,17 @@ impl Session {
                     }
                     "function_call" | "custom_tool_call" => calls.push(item),
                     "web_search_call" => {
+                        // The search ran on the model's side; it starts and ends here.
                         let id = self.item_id();
                         let query = item["action"]["query"]
                             .as_str()
                             .or_else(|| item["action"]["queries"][0].as_str())
                             .unwrap_or_default();
-                        self.emit(ThreadEvent::ItemCompleted {
-                            item: json!({"id": id, "type": "web_search", "query": query, "action": item["action"]}),
+                        let search = json!({"id": id, "type": "web_search", "query": query, "action": item["action"]});
+                        self.emit(ThreadEvent::ItemStarted {
+                            item: search.clone(),
                         });
+                        self.emit(ThreadEvent::ItemCompleted { item: search });
                     }
                     _ => {}
                 }
@@ -614,14 +617,12 @@ impl Session {
                             .and_then(|v| v["input"].as_str().map(str::to_string))
                             .unwrap_or_default()
                     };
-                    let id = self.item_id();
                     let changes = patch_changes(&patch, &self.settings.cwd);
-                    self.emit(ThreadEvent::ItemStarted { item: json!({"id": id, "type": "file_change", "changes": changes, "status": "in_progress"}) });
                     let request = CommandRequest {
                         argv: vec![
                             self.settings.codex_exe.display().to_string(),
                             "--codex-run-as-apply-patch".into(),
-                            patch,
+                            patch.clone(),
                         ],
                         cwd: self.settings.cwd.clone(),
                         env: self.settings.command_env.clone(),
@@ -631,7 +632,25 @@ impl Session {
                     };
                     let confinement = self.settings.confinement.clone();
                     let events = self.events.clone();
+                    let ids = self.next_item.clone();
                     tasks.spawn(async move {
+                        let wrap = |text: String| {
+                            if custom {
+                                json!({"type": "custom_tool_call_output", "call_id": call_id, "output": text})
+                            } else {
+                                function_output(&call_id, &text)
+                            }
+                        };
+                        // Checked when it runs, after any patch before it in this response.
+                        let (cwd, held) = (request.cwd.clone(), confinement.clone());
+                        let checked = tokio::task::spawn_blocking(move || verify_patch(&patch, &cwd, &held))
+                            .await
+                            .unwrap_or_else(|e| Err(e.to_string()));
+                        if let Err(text) = checked {
+                            return (index, wrap(text));
+                        }
+                        let id = next_item_id(&ids);
+                        let _ = events.send(ThreadEvent::ItemStarted { item: json!({"id": id, "type": "file_change", "changes": changes, "status": "in_progress"}) });
                         let result = exec::run(&request, &confinement).await;
                         let (text, ok) = match &result {
                             Ok(out) => (format!("Exit code: {}\nWall time: {:.1} seconds\nOutput:\n{}",
@@ -641,12 +660,7 @@ impl Session {
                         };
                         let status = if ok { "completed" } else { "failed" };
                         let _ = events.send(ThreadEvent::ItemCompleted { item: json!({"id": id, "type": "file_change", "changes": changes, "status": status}) });
-                        let output = if custom {
-                            json!({"type": "custom_tool_call_output", "call_id": call_id, "output": text})
-                        } else {
-                            function_output(&call_id, &text)
-                        };
-                        (index, output)
+                        (index, wrap(text))
                     });
                 }
                 "view_image" if !custom => {
@@ -786,6 +800,32 @@ fn render_chunk(chunk: &unified_exec::Chunk, confinement: &Confinement, cwd: &Pa
         Some(note) => format!("{note}\n{text}"),
         None => text,
     }
+}
+
+fn next_item_id(counter: &AtomicU64) -> String {
+    format!("item_{}", counter.fetch_add(1, Ordering::Relaxed))
+}
+
+/// Checks a patch before it runs: one that cannot apply (it does not parse, or its context is
+/// not in the file) is answered with the reason and makes no `file_change` item, as in the
+/// reference. Files the sandbox does not let commands read are not read here; such a patch
+/// runs (and fails, if it must) in the sandbox.
+fn verify_patch(patch: &str, cwd: &Path, confinement: &Confinement) -> Result<(), String> {
+    let parsed = codex_apply_patch::parse_patch(patch)
+        .map_err(|e| format!("apply_patch verification failed: {e}"))?;
+    let readable = parsed.hunks.iter().all(|hunk| {
+        let path = match hunk {
+            codex_apply_patch::Hunk::Add { path, .. }
+            | codex_apply_patch::Hunk::Delete { path, .. }
+            | codex_apply_patch::Hunk::Update { path, .. } => path,
+        };
+        exec::may_read(confinement, &codex_apply_patch::resolve_path(cwd, path))
+    });
+    if readable {
+        codex_apply_patch::compute_plan(&parsed, cwd)
+            .map_err(|e| format!("apply_patch verification failed: {e}"))?;
+    }
+    Ok(())
 }
 
 fn developer(text: &str) -> Value {

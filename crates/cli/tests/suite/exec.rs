@@ -250,7 +250,13 @@ fn a_patch_then_an_answer() {
                 "input": "*** Begin Patch\n*** Add File: hello.txt\n+hi there\n*** End Patch\n"}}),
             completed("r1", 10, 10),
         ]),
-        Reply::Events(vec![message("Added hello.txt."), completed("r2", 10, 5)]),
+        // A patch whose context is not in the file: answered, no item (as the reference).
+        Reply::Events(vec![
+            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p2", "name": "apply_patch",
+                "input": "*** Begin Patch\n*** Update File: hello.txt\n@@\n-not in the file\n+x\n*** End Patch\n"}}),
+            completed("r2", 10, 10),
+        ]),
+        Reply::Events(vec![message("Added hello.txt."), completed("r3", 10, 5)]),
     ]);
     let ws = Workspace::new();
     let out = ws.exec(&server, &["--json", "--full-auto", "add a file"], b"");
@@ -280,6 +286,22 @@ fn a_patch_then_an_answer() {
     assert!(
         result["output"].as_str().unwrap().contains("hello.txt"),
         "{result}"
+    );
+    let items = server.requests()[2].body["input"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let refused = items.last().unwrap();
+    assert_eq!(refused["call_id"], "p2");
+    let refused = refused["output"].as_str().unwrap();
+    assert!(
+        refused.starts_with("apply_patch verification failed: ")
+            && refused.contains("not in the file"),
+        "{refused}"
+    );
+    assert_eq!(
+        events[4]["item"]["id"], "item_1",
+        "no item id is used up by the refused patch"
     );
 }
 
@@ -951,12 +973,13 @@ fn web_search_modes_and_the_search_item() {
         [
             "thread.started",
             "turn.started",
+            "item.started web_search",
             "item.completed web_search",
             "item.completed agent_message",
             "turn.completed"
         ]
     );
-    assert_eq!(events[2]["item"]["query"], "rust landlock abi");
+    assert_eq!(events[3]["item"]["query"], "rust landlock abi");
     let tools = server.requests()[0].body["tools"].clone();
     let search = tools.as_array().unwrap().last().unwrap();
     assert_eq!(search["type"], "web_search");
