@@ -463,7 +463,20 @@ impl Run {
         let mut events = self.events;
         let printer = runtime.spawn(async move {
             let mut last_message = None;
-            while let Some(event) = events.recv().await {
+            // Human mode on a terminal: a spinner line says what is going on between events.
+            let mut spinner = (!json && std::io::stderr().is_terminal()).then(Spinner::default);
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(120));
+            loop {
+                let event = tokio::select! {
+                    event = events.recv() => event,
+                    _ = tick.tick() => {
+                        if let Some(spinner) = spinner.as_mut() {
+                            spinner.draw();
+                        }
+                        continue;
+                    }
+                };
+                let Some(event) = event else { break };
                 if let ThreadEvent::ItemCompleted { item } = &event
                     && item["type"] == "agent_message"
                 {
@@ -472,8 +485,15 @@ impl Run {
                 if json {
                     print_line(&serde_json::to_value(&event).expect("events serialize"));
                 } else {
+                    if let Some(spinner) = spinner.as_mut() {
+                        spinner.clear();
+                        spinner.follow(&event);
+                    }
                     human(&event);
                 }
+            }
+            if let Some(spinner) = spinner.as_mut() {
+                spinner.clear();
             }
             last_message
         });
@@ -535,6 +555,81 @@ async fn interrupt() {
     #[cfg(not(unix))]
     {
         let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The spinner of human mode: one line on stderr, redrawn in place, saying what the agent is
+/// waiting for (the model, or the commands it runs) and for how long.
+#[derive(Default)]
+struct Spinner {
+    /// What is being waited for; `None` draws nothing.
+    label: Option<String>,
+    since: Option<std::time::Instant>,
+    running: Vec<(String, String)>,
+    frame: usize,
+    drawn: bool,
+}
+
+impl Spinner {
+    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+    fn follow(&mut self, event: &ThreadEvent) {
+        match event {
+            ThreadEvent::ItemStarted { item } if item["type"] == "command_execution" => {
+                let id = item["id"].as_str().unwrap_or_default().to_string();
+                let command = item["command"].as_str().unwrap_or_default().to_string();
+                self.running.push((id, command));
+            }
+            ThreadEvent::ItemCompleted { item } if item["type"] == "command_execution" => {
+                self.running
+                    .retain(|(id, _)| item["id"].as_str() != Some(id.as_str()));
+            }
+            _ => {}
+        }
+        let label = match event {
+            ThreadEvent::TurnCompleted { .. } | ThreadEvent::TurnFailed { .. } => None,
+            _ => Some(match self.running.last() {
+                Some((_, command)) => format!("running {command}"),
+                None => "thinking".to_string(),
+            }),
+        };
+        if label != self.label {
+            self.since = Some(std::time::Instant::now());
+            self.label = label;
+        }
+    }
+
+    fn draw(&mut self) {
+        let (Some(label), Some(since)) = (&self.label, self.since) else {
+            return;
+        };
+        self.frame = (self.frame + 1) % Self::FRAMES.len();
+        let width = 70;
+        let shown: String = label.chars().take(width).collect();
+        let more = if label.chars().count() > width {
+            "…"
+        } else {
+            ""
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = write!(
+            err,
+            "\r\x1b[K{} {shown}{more} ({}s)",
+            Self::FRAMES[self.frame],
+            since.elapsed().as_secs()
+        );
+        let _ = err.flush();
+        self.drawn = true;
+    }
+
+    /// Erases the line, so an event prints on a clean one.
+    fn clear(&mut self) {
+        if self.drawn {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[K");
+            let _ = err.flush();
+            self.drawn = false;
+        }
     }
 }
 

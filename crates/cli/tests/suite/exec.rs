@@ -1095,3 +1095,54 @@ fn a_session_file_holds_each_large_thing_once() {
         "resume sent the image"
     );
 }
+
+/// Human mode on a terminal: a spinner line says what is running, and is erased before the
+/// next line; with stderr not a terminal, nothing of it appears.
+#[test]
+fn human_mode_shows_a_spinner_on_a_terminal_only() {
+    if Command::new("script").arg("--version").output().is_err() {
+        eprintln!("SKIP: util-linux's script is not installed");
+        return;
+    }
+    let replies = || {
+        vec![
+            Reply::Events(vec![
+                function_call("c1", "exec_command", &json!({"cmd": "sleep 1; echo slept"})),
+                completed("r1", 1, 1),
+            ]),
+            Reply::Events(vec![message("All done."), completed("r2", 1, 1)]),
+        ]
+    };
+    let ws = Workspace::new();
+    let server = ResponsesServer::start(replies());
+    let argv = ws.argv(&server, &["--full-auto", "wait a bit"]);
+    let quoted: Vec<String> = argv
+        .iter()
+        .map(|a| format!("'{}'", a.replace('\'', "'\\''")))
+        .collect();
+    let out = Command::new("script")
+        .args(["-qec", &quoted.join(" "), "/dev/null"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let screen = text(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{screen}");
+    assert!(
+        screen.contains("running /bin/sh -lc 'sleep 1; echo slept'"),
+        "{screen}"
+    );
+    assert!(
+        screen.contains("\r\x1b[K"),
+        "the spinner line is erased: {screen:?}"
+    );
+    assert!(screen.contains("All done."), "{screen}");
+
+    let server = ResponsesServer::start(replies());
+    let out = ws.exec(&server, &["--full-auto", "wait a bit"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let stderr = text(&out.stderr);
+    assert!(
+        !stderr.contains('\x1b') && !stderr.contains("running /bin"),
+        "{stderr:?}"
+    );
+}
