@@ -169,12 +169,23 @@ impl ModelClient {
             .ok_or(ClientError::NotSignedIn)
     }
 
+    /// The provider's base URL, or its ChatGPT one when the credentials are a ChatGPT sign-in.
+    fn base_url(&self) -> &str {
+        if let (Some(chatgpt), ClientAuth::Login(manager)) =
+            (&self.provider.chatgpt_base_url, &self.auth)
+            && manager.snapshot().and_then(|s| s.mode()) == Some(codex_login::AuthMode::Chatgpt)
+        {
+            return chatgpt;
+        }
+        &self.provider.base_url
+    }
+
     fn url(&self) -> String {
         let endpoint = match self.provider.wire_api {
             WireApi::Responses => "responses",
             WireApi::Chat => "chat/completions",
         };
-        let mut url = format!("{}/{endpoint}", self.provider.base_url);
+        let mut url = format!("{}/{endpoint}", self.base_url());
         if !self.provider.query_params.is_empty() {
             let query = url::form_urlencoded::Serializer::new(String::new())
                 .extend_pairs(&self.provider.query_params)
@@ -232,8 +243,9 @@ impl ModelClient {
                 Some(ChatAccumulator::new(chat::custom_tool_names(&prompt.tools))),
             ),
         };
-        let url = self.url();
         let mut token = self.token(RefreshWhen::IfStale).await?;
+        // After the token: which backend depends on the kind of sign-in just loaded.
+        let url = self.url();
         let mut refreshed = false;
         let mut attempt: u64 = 0;
         loop {

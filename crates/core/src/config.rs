@@ -122,6 +122,7 @@ struct ConfigToml {
     #[serde(default)]
     model_providers: BTreeMap<String, ModelProviderToml>,
     openai_base_url: Option<String>,
+    chatgpt_base_url: Option<String>,
     approval_policy: Option<AskForApproval>,
     model_reasoning_effort: Option<ReasoningEffort>,
     model_auto_compact_token_limit: Option<i64>,
@@ -248,7 +249,10 @@ impl Config {
         origins: &Origins,
         warnings: Vec<String>,
     ) -> Result<Config, ConfigError> {
-        let mut providers = built_in_providers(parsed.openai_base_url.as_deref());
+        let mut providers = built_in_providers(
+            parsed.openai_base_url.as_deref(),
+            parsed.chatgpt_base_url.as_deref(),
+        );
         for (id, entry) in parsed.model_providers {
             let key = format!("model_providers.{id}");
             let info = entry.resolve(&id).map_err(|message| ConfigError::Setting {

@@ -6,6 +6,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// Where ChatGPT sign-ins reach the models (`chatgpt_base_url` + `codex`).
+const DEFAULT_CHATGPT_BASE_URL: &str = "https://chatgpt.com/backend-api/";
 const DEFAULT_OSS_BASE_URL: &str = "http://localhost:11434/v1";
 const DEFAULT_REQUEST_MAX_RETRIES: u64 = 4;
 const DEFAULT_STREAM_MAX_RETRIES: u64 = 5;
@@ -65,6 +67,9 @@ pub struct ModelProviderInfo {
     pub stream_idle_timeout: Duration,
     /// Whether credentials come from `codex login` (auth.json) rather than `env_key`.
     pub requires_openai_auth: bool,
+    /// The base URL used instead of `base_url` when the credentials are a ChatGPT sign-in:
+    /// the built-in `openai` provider's, unless its base URL was set explicitly.
+    pub chatgpt_base_url: Option<String>,
 }
 
 impl ModelProviderToml {
@@ -109,14 +114,19 @@ impl ModelProviderToml {
                     .unwrap_or(DEFAULT_STREAM_IDLE_TIMEOUT_MS),
             ),
             requires_openai_auth: self.requires_openai_auth,
+            chatgpt_base_url: None,
         })
     }
 }
 
 /// The built-in providers. `openai`'s base URL is `openai_base_url` from config, else
-/// `OPENAI_BASE_URL`, else the public API; `oss`'s is `CODEX_OSS_BASE_URL`, else Ollama's
+/// `OPENAI_BASE_URL`, else the public API (with a ChatGPT sign-in: `chatgpt_base_url`, by
+/// default ChatGPT's backend, + `codex`); `oss`'s is `CODEX_OSS_BASE_URL`, else Ollama's
 /// default port.
-pub fn built_in_providers(openai_base_url: Option<&str>) -> BTreeMap<String, ModelProviderInfo> {
+pub fn built_in_providers(
+    openai_base_url: Option<&str>,
+    chatgpt_base_url: Option<&str>,
+) -> BTreeMap<String, ModelProviderInfo> {
     let env = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
     let entry = |name: &str, base_url: String, wire_api, requires_openai_auth| ModelProviderInfo {
         name: name.to_string(),
@@ -131,16 +141,29 @@ pub fn built_in_providers(openai_base_url: Option<&str>) -> BTreeMap<String, Mod
         stream_max_retries: DEFAULT_STREAM_MAX_RETRIES,
         stream_idle_timeout: Duration::from_millis(DEFAULT_STREAM_IDLE_TIMEOUT_MS),
         requires_openai_auth,
+        chatgpt_base_url: None,
     };
-    let openai_url = openai_base_url
+    let explicit_openai_url = openai_base_url
         .map(str::to_string)
-        .or_else(|| env("OPENAI_BASE_URL"))
-        .unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.into());
+        .or_else(|| env("OPENAI_BASE_URL"));
+    // A ChatGPT sign-in talks to ChatGPT's backend, unless a base URL was chosen explicitly.
+    let chatgpt_url = explicit_openai_url.is_none().then(|| {
+        format!(
+            "{}/codex",
+            chatgpt_base_url
+                .unwrap_or(DEFAULT_CHATGPT_BASE_URL)
+                .trim_end_matches('/')
+        )
+    });
+    let openai_url = explicit_openai_url.unwrap_or_else(|| DEFAULT_OPENAI_BASE_URL.into());
     let oss_url = env("CODEX_OSS_BASE_URL").unwrap_or_else(|| DEFAULT_OSS_BASE_URL.into());
     BTreeMap::from([
         (
             "openai".to_string(),
-            entry("OpenAI", openai_url, WireApi::Responses, true),
+            ModelProviderInfo {
+                chatgpt_base_url: chatgpt_url,
+                ..entry("OpenAI", openai_url, WireApi::Responses, true)
+            },
         ),
         (
             "oss".to_string(),

@@ -1146,3 +1146,247 @@ fn human_mode_shows_a_spinner_on_a_terminal_only() {
         "{stderr:?}"
     );
 }
+
+/// Two commands of one response run at the same time: each waits for the other's file, so
+/// both succeed only when they run concurrently. Their outputs go back in call order.
+#[test]
+fn parallel_calls_run_concurrently() {
+    let wait_for = |mine: &str, theirs: &str| {
+        format!(
+            "touch {mine}; i=0; while [ ! -f {theirs} ] && [ $i -lt 100 ]; do sleep 0.05; i=$((i+1)); done; test -f {theirs} && echo {mine}-saw-{theirs}"
+        )
+    };
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call("a", "exec_command", &json!({"cmd": wait_for("a", "b")})),
+            function_call("b", "exec_command", &json!({"cmd": wait_for("b", "a")})),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("both"), completed("r2", 1, 1)]),
+    ]);
+    let ws = Workspace::new();
+    let out = ws.exec(&server, &["--json", "--full-auto", "both"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = events(&out);
+    let finished: Vec<&Value> = events
+        .iter()
+        .filter(|e| e["type"] == "item.completed" && e["item"]["type"] == "command_execution")
+        .collect();
+    assert_eq!(finished.len(), 2);
+    assert!(
+        finished.iter().all(|e| e["item"]["exit_code"] == 0),
+        "{finished:?}"
+    );
+    let input = server.requests()[1].body["input"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let outputs: Vec<(&str, &str)> = input
+        .iter()
+        .filter(|i| i["type"] == "function_call_output")
+        .map(|i| {
+            (
+                i["call_id"].as_str().unwrap(),
+                i["output"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(outputs.len(), 2);
+    assert_eq!((outputs[0].0, outputs[1].0), ("a", "b"), "call order");
+    assert!(
+        outputs[0].1.contains("a-saw-b") && outputs[1].1.contains("b-saw-a"),
+        "{outputs:?}"
+    );
+}
+
+/// A 500 is retried and the turn goes on; a stream that goes silent fails the turn after the
+/// provider's idle timeout, with a message saying so.
+#[test]
+fn a_server_error_is_retried_and_a_stalled_stream_times_out() {
+    let server = ResponsesServer::start(vec![
+        Reply::Status(
+            500,
+            "{\"error\":{\"message\":\"overloaded\"}}".into(),
+            vec![],
+        ),
+        Reply::Events(vec![message("after a retry"), completed("r1", 1, 1)]),
+    ]);
+    let ws = Workspace::new();
+    let out = ws.exec(&server, &["--json", "hi"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let events = events(&out);
+    assert_eq!(events[2]["item"]["text"], "after a retry");
+    assert_eq!(server.requests().len(), 2);
+
+    let server = ResponsesServer::start(vec![Reply::Stall(
+        vec![json!({"type": "response.created", "response": {"id": "r"}})],
+        std::time::Duration::from_secs(5),
+    )]);
+    let started = std::time::Instant::now();
+    let out = ws.exec(
+        &server,
+        &[
+            "--json",
+            "-c",
+            "model_providers.mock.stream_idle_timeout_ms=300",
+            "hi",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stdout));
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(4),
+        "the idle timeout ended it"
+    );
+    let events = self::events(&out);
+    assert_eq!(events.last().unwrap()["type"], "turn.failed");
+    let message = events.last().unwrap()["error"]["message"].as_str().unwrap();
+    assert!(
+        message.contains("idle") || message.contains("timed out"),
+        "{message}"
+    );
+}
+
+/// Signed in with ChatGPT: requests go to ChatGPT's backend (`chatgpt_base_url` + `codex`)
+/// with the account header; an expired token is refreshed first, and a 401 refreshes once
+/// more and retries.
+#[test]
+fn a_chatgpt_sign_in_uses_its_backend_and_refreshes_on_401() {
+    use codex_test_support::{Script, TokenServer, write_stale_auth};
+    let tokens = TokenServer::start(Script::Rotating);
+    let ws = Workspace::new();
+    write_stale_auth(ws.home.path(), "rt-0");
+    let server = ResponsesServer::start(vec![
+        Reply::Status(
+            401,
+            "{\"error\":{\"message\":\"token revoked\"}}".into(),
+            vec![],
+        ),
+        Reply::Events(vec![message("signed in"), completed("r1", 1, 1)]),
+    ]);
+    let backend = server.base_url.trim_end_matches("/v1").to_string() + "/backend-api/";
+    let out = Command::new(codex())
+        .env("CODEX_HOME", ws.home.path())
+        .env("CODEX_REFRESH_TOKEN_URL_OVERRIDE", &tokens.url)
+        .env_remove("CODEX_API_KEY")
+        .env_remove("OPENAI_BASE_URL")
+        .args(["exec", "--json", "-C"])
+        .arg(ws.dir.path())
+        .args(["-c", &format!("chatgpt_base_url=\"{backend}\""), "hi"])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(events(&out)[2]["item"]["text"], "signed in");
+    let requests = server.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(requests[0].path, "/backend-api/codex/responses");
+    assert_eq!(requests[0].header("chatgpt-account-id"), Some("acc-1"));
+    assert_ne!(
+        requests[0].header("authorization"),
+        requests[1].header("authorization"),
+        "the retry carries the refreshed token"
+    );
+    assert_eq!(
+        tokens.count(),
+        2,
+        "one refresh for the expired token, one for the 401"
+    );
+    let stored = std::fs::read_to_string(ws.home.path().join("auth.json")).unwrap();
+    assert!(
+        stored.contains("\"rt-2\""),
+        "the rotated refresh token is saved: {stored}"
+    );
+}
+
+/// `wire_api = "chat"`: a Chat Completions server (Ollama, llama.cpp, vLLM) drives the same
+/// turn loop: a tool call, its result sent back as a `tool` message, then the answer.
+#[test]
+fn the_chat_completions_wire_end_to_end() {
+    let chunk = |value: Value| format!("data: {value}\n\n");
+    let first = [
+        chunk(json!({"id": "c1", "choices": [{"delta": {"tool_calls": [{"index": 0, "id": "t1", "function": {"name": "exec_command", "arguments": ""}}]}}]})),
+        chunk(json!({"id": "c1", "choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "{\"cmd\": \"echo from-chat\"}"}}]}, "finish_reason": "tool_calls"}]})),
+        "data: [DONE]\n\n".to_string(),
+    ]
+    .concat();
+    let second = [
+        chunk(json!({"id": "c2", "choices": [{"delta": {"content": "The command "}}]})),
+        chunk(json!({"id": "c2", "choices": [{"delta": {"content": "said from-chat."}, "finish_reason": "stop"}]})),
+        chunk(json!({"id": "c2", "choices": [], "usage": {"prompt_tokens": 30, "completion_tokens": 6, "total_tokens": 36}})),
+        "data: [DONE]\n\n".to_string(),
+    ]
+    .concat();
+    let server = ResponsesServer::start(vec![Reply::RawSse(first), Reply::RawSse(second)]);
+    let ws = Workspace::new();
+    let out = ws.exec(
+        &server,
+        &[
+            "--json",
+            "-c",
+            "model_providers.mock.wire_api=\"chat\"",
+            "run it",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let events = events(&out);
+    assert_eq!(
+        types(&events),
+        [
+            "thread.started",
+            "turn.started",
+            "item.started command_execution",
+            "item.completed command_execution",
+            "item.completed agent_message",
+            "turn.completed"
+        ]
+    );
+    assert_eq!(events[4]["item"]["text"], "The command said from-chat.");
+    assert_eq!(events[5]["usage"]["output_tokens"], 6);
+    let requests = server.requests();
+    assert_eq!(requests[0].path, "/v1/chat/completions");
+    assert_eq!(requests[0].body["stream"], true);
+    let messages = requests[1].body["messages"].as_array().unwrap();
+    let tool = messages
+        .iter()
+        .find(|m| m["role"] == "tool")
+        .expect("a tool message");
+    assert_eq!(tool["tool_call_id"], "t1");
+    assert!(
+        tool["content"].as_str().unwrap().contains("from-chat"),
+        "{tool}"
+    );
+}
+
+/// A reader that goes away (`codex exec --json | head -0`) does not crash the run: it ends
+/// normally and the session is saved, resumable.
+#[test]
+fn a_closed_stdout_is_not_a_crash() {
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call("c1", "exec_command", &json!({"cmd": "echo still-ran"})),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("finished"), completed("r2", 1, 1)]),
+    ]);
+    let ws = Workspace::new();
+    let argv = ws.argv(&server, &["--json", "work"]);
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert_eq!(server.requests().len(), 2, "the turn went on to the end");
+    let sessions = walk(&ws.home.path().join("sessions"));
+    assert_eq!(sessions.len(), 1);
+    let saved = std::fs::read_to_string(&sessions[0]).unwrap();
+    assert!(saved.contains("finished"), "the answer is saved");
+}

@@ -23,6 +23,7 @@ fn provider(server: &ResponsesServer) -> ModelProviderInfo {
         stream_max_retries: 0,
         stream_idle_timeout: Duration::from_millis(400),
         requires_openai_auth: false,
+        chatgpt_base_url: None,
     }
 }
 
