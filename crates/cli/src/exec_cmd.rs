@@ -371,6 +371,7 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
         permissions_text: format!(
             "<permissions instructions>\nCommands run in a sandbox: {sandbox_text}. Approval policy: never — nothing is asked; a command the sandbox blocks fails, and its output says so.\n</permissions instructions>"
         ),
+        sandbox_label: sandbox_text.clone(),
         command_env,
         user_instructions,
         reasoning_effort: config.model_reasoning_effort,

@@ -77,6 +77,8 @@ pub struct SessionSettings {
     pub confinement: Confinement,
     /// The sandbox in words, for the model.
     pub permissions_text: String,
+    /// The sandbox in a few words (`workspace-write, network off`), for the session file.
+    pub sandbox_label: String,
     /// The environment commands get.
     pub command_env: BTreeMap<String, String>,
     /// AGENTS.md instructions, already collected.
@@ -271,6 +273,12 @@ impl Session {
     /// Runs one turn for `prompt`; `Err` carries the message `turn.failed` reported.
     pub async fn run_turn(&mut self, prompt: &str, images: &[String]) -> Result<(), String> {
         self.emit(ThreadEvent::TurnStarted {});
+        // What this turn runs under, for whoever reads the session file later.
+        self.record(
+            LineKind::TurnContext,
+            json!({"cwd": self.settings.cwd, "model": self.settings.model, "approval_policy": "never",
+                "sandbox": self.settings.sandbox_label, "effort": self.settings.reasoning_effort}),
+        );
         let mut content = vec![json!({"type": "input_text", "text": prompt})];
         content.extend(
             images
@@ -355,6 +363,19 @@ impl Session {
                 item: strip_status(plan),
             });
         }
+        let last_message = if result.is_ok() {
+            self.history
+                .iter()
+                .rev()
+                .find(|item| item["type"] == "message" && item["role"] == "assistant")
+                .map(|item| item["content"][0]["text"].clone())
+        } else {
+            None
+        };
+        self.record(
+            LineKind::EventMsg,
+            json!({"type": "task_complete", "last_agent_message": last_message, "error": result.as_ref().err()}),
+        );
         match result {
             Ok(()) => {
                 self.emit(ThreadEvent::TurnCompleted { usage: self.usage });

@@ -1090,6 +1090,24 @@ fn a_session_file_holds_each_large_thing_once() {
         second.len() - first.len()
     );
     assert_eq!(second.matches(probe).count(), 1);
+    let kinds: Vec<String> = second
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<Value>(l).unwrap()["type"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(kinds[0], "session_meta");
+    assert_eq!(
+        kinds.iter().filter(|k| *k == "turn_context").count(),
+        2,
+        "one per turn"
+    );
+    assert!(
+        second.contains("\"task_complete\"") && second.contains("\"last_agent_message\":\"again\"")
+    );
     assert!(
         server.requests()[2].body.to_string().contains(probe),
         "resume sent the image"
