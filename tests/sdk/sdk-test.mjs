@@ -149,14 +149,23 @@ await step("turn 1: a command, a patch, an answer", async () => {
 await step("turn 2: the same thread resumes with its history", async () => {
   const id = thread.id;
   replies.push({ events: [message("Turn two."), completed("r4", 300, 3)] });
-  const result = await thread.run("what did you do?");
+  // A 1x1 PNG, attached to the resumed turn (the SDK passes it as `resume ID --image PATH`).
+  const png = path.join(root, "dot.png");
+  fs.writeFileSync(png, Buffer.from("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==", "base64"));
+  const result = await thread.run([
+    { type: "text", text: "what did you do?" },
+    { type: "local_image", path: png },
+  ]);
   assert.equal(result.finalResponse, "Turn two.");
+  const last = requests.at(-1).body.input.at(-1);
+  assert.equal(last.content[1]?.type, "input_image", "the image goes with the prompt");
+  assert.match(last.content[1].image_url, /^data:image\/png;base64,iVBORw0KGgo/);
   assert.equal(thread.id, id);
   const input = requests.at(-1).body.input;
   const texts = input.flatMap((i) => (i.content ?? []).map((c) => c.text ?? ""));
   assert.ok(texts.includes("create hello.txt, then notes.md"), "turn 1's prompt is in the history");
   assert.ok(texts.includes("Turn one done."), "turn 1's answer is in the history");
-  assert.equal(texts.at(-1), "what did you do?");
+  assert.ok(texts.includes("what did you do?"));
 });
 
 await step("turn 3: streamed, with an output schema", async () => {
