@@ -674,9 +674,17 @@ impl Session {
                         let _ = events.send(ThreadEvent::ItemStarted { item: json!({"id": id, "type": "file_change", "changes": changes, "status": "in_progress"}) });
                         let result = exec::run(&request, &confinement).await;
                         let (text, ok) = match &result {
-                            Ok(out) => (format!("Exit code: {}\nWall time: {:.1} seconds\nOutput:\n{}",
-                                out.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
-                                out.wall.as_secs_f64(), out.output), out.exit_code == Some(0)),
+                            Ok(out) => {
+                                let text = format!("Exit code: {}\nWall time: {:.1} seconds\nOutput:\n{}",
+                                    out.exit_code.map(|c| c.to_string()).unwrap_or_else(|| "none".into()),
+                                    out.wall.as_secs_f64(), out.output);
+                                // A write the sandbox refused is said to be the sandbox's doing.
+                                let text = match exec::sandbox_note(&confinement, out.exit_code, &out.output, &request.cwd) {
+                                    Some(note) => format!("{note}\n{text}"),
+                                    None => text,
+                                };
+                                (text, out.exit_code == Some(0))
+                            }
                             Err(e) => (format!("apply_patch failed: {e}"), false),
                         };
                         let status = if ok { "completed" } else { "failed" };

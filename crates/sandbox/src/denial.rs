@@ -81,6 +81,13 @@ fn path_candidates(line: &str) -> Vec<String> {
                 .trim_start_matches("can't create ");
             if looks_like_path(piece) && !ERRNO_TEXTS.iter().any(|(t, _)| piece == *t) {
                 out.push(piece.to_string());
+            } else if let Some(last) = piece.rsplit(' ').next()
+                && last.starts_with('/')
+                && looks_like_path(last)
+            {
+                // `Failed to write file /x/y: Read-only file system` (apply_patch and others
+                // that put the path last in a sentence): absolute paths only, to stay sure.
+                out.push(last.to_string());
             }
         }
     }
@@ -115,6 +122,7 @@ mkdir: cannot create directory ‘.codex/d’: Read-only file system
 sh: 1: cannot create /etc/x: Read-only file system
 cp: cannot create regular file 'src/ok.txt': Permission denied
 error: could not compile `foo`
+Failed to write file /etc/y.conf: Read-only file system (os error 30); no file was changed
 ";
         let denials = find_denials(&policy, stderr, Path::new("/ws"), &fs);
         let paths: Vec<(String, &str)> = denials
@@ -127,6 +135,7 @@ error: could not compile `foo`
                 ("/ws/.git/z".to_string(), "EROFS"),
                 ("/ws/.codex/d".to_string(), "EROFS"),
                 ("/etc/x".to_string(), "EROFS"),
+                ("/etc/y.conf".to_string(), "EROFS"),
             ],
             "src/ok.txt is writable: that failure is not the sandbox's"
         );

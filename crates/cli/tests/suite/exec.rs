@@ -1408,3 +1408,59 @@ fn a_closed_stdout_is_not_a_crash() {
     let saved = std::fs::read_to_string(&sessions[0]).unwrap();
     assert!(saved.contains("finished"), "the answer is saved");
 }
+
+/// A patch that writes outside the writable roots is stopped by the sandbox, changes
+/// nothing, and the model is told it was the sandbox.
+#[test]
+fn a_patch_outside_the_workspace_is_refused_by_the_sandbox() {
+    let ws = Workspace::new();
+    let outside = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR")).unwrap();
+    let target = outside.path().join("escape.txt");
+    let patch = format!(
+        "*** Begin Patch\n*** Add File: {}\n+should not exist\n*** End Patch\n",
+        target.display()
+    );
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p1", "name": "apply_patch", "input": patch}}),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("refused"), completed("r2", 1, 1)]),
+    ]);
+    let out = ws.exec(
+        &server,
+        &[
+            "--json",
+            "--full-auto",
+            "-c",
+            "sandbox_workspace_write.exclude_slash_tmp=true",
+            "-c",
+            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+            "escape",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert!(
+        !target.exists(),
+        "the sandbox kept the file from being written"
+    );
+    let events = events(&out);
+    let change = events
+        .iter()
+        .find(|e| e["type"] == "item.completed" && e["item"]["type"] == "file_change")
+        .expect("a file_change item");
+    assert_eq!(change["item"]["status"], "failed");
+    let input = server.requests()[1].body["input"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let output = input.last().unwrap()["output"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        output.starts_with("Blocked by the sandbox, not by the command:"),
+        "{output}"
+    );
+}
