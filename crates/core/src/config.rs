@@ -230,6 +230,24 @@ impl Config {
             origins.record(&layer, &format!("-c {argument}"));
             merge(&mut merged, layer);
         }
+        // The older form of profiles: `profile = "NAME"` applies `[profiles.NAME]` over the
+        // top level (the reference now refuses it; configs written for it keep working here).
+        if let Some(value) = merged.get("profile").cloned() {
+            let name = value.as_str().ok_or_else(|| ConfigError::Setting {
+                origin: origins.of("profile"),
+                message: "`profile` must be a string naming a [profiles.NAME] table".into(),
+            })?;
+            let overlay = merged
+                .get("profiles")
+                .and_then(|p| p.get(name))
+                .and_then(Value::as_table)
+                .cloned()
+                .ok_or_else(|| ConfigError::Setting {
+                    origin: origins.of("profile"),
+                    message: format!("`profile`: no [profiles.{name}] table is defined"),
+                })?;
+            merge(&mut merged, overlay);
+        }
         let parsed: ConfigToml =
             ConfigToml::deserialize(Value::Table(merged.clone())).map_err(|e| {
                 ConfigError::File {

@@ -275,3 +275,45 @@ fn a_mistyped_key_inside_a_strict_table_is_an_error() {
         "{message}"
     );
 }
+
+#[test]
+fn a_legacy_profile_table_applies_over_the_top_level() {
+    let home = home_with(&[(
+        "config.toml",
+        "model = \"base\"\nprofile = \"work\"\n[profiles.work]\nmodel = \"o3\"\nmodel_reasoning_effort = \"high\"\n[profiles.home]\nmodel = \"other\"\n",
+    )]);
+    let config = load(&home, None, &[]).unwrap();
+    assert_eq!(config.model.as_deref(), Some("o3"));
+    assert_eq!(config.model_reasoning_effort, Some(ReasoningEffort::High));
+    let config = load(&home, None, &["profile=\"home\""]).unwrap();
+    assert_eq!(config.model.as_deref(), Some("other"), "-c picks another");
+    let error = load(&home, None, &["profile=\"gone\""])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("-c profile=\"gone\"") && error.contains("[profiles.gone]"),
+        "{error}"
+    );
+}
+
+#[test]
+fn chatgpt_sign_ins_get_the_chatgpt_backend_unless_a_base_url_is_chosen() {
+    let home = home_with(&[]);
+    let config = load(&home, None, &[]).unwrap();
+    assert_eq!(
+        config.model_provider.chatgpt_base_url.as_deref(),
+        Some("https://chatgpt.com/backend-api/codex")
+    );
+    let config = load(
+        &home,
+        None,
+        &["chatgpt_base_url=\"http://127.0.0.1:9/backend-api/\""],
+    )
+    .unwrap();
+    assert_eq!(
+        config.model_provider.chatgpt_base_url.as_deref(),
+        Some("http://127.0.0.1:9/backend-api/codex")
+    );
+    let config = load(&home, None, &["openai_base_url=\"http://127.0.0.1:9/v1\""]).unwrap();
+    assert_eq!(config.model_provider.chatgpt_base_url, None);
+}
