@@ -255,15 +255,12 @@ fn run_landlock(
     warnings: &mut Vec<String>,
 ) -> Result<ExitStatus, SandboxError> {
     let plan = landlock_plan(policy).expect("the Landlock route has a restricted policy");
-    // Both plans are ready before the fork; the child uses the mount plan when it can make
-    // a mount namespace and the per-entry plan when it cannot (no probe process needed).
-    let flat_rules = if plan.read_only_mounts.is_empty() {
-        plan.rules.clone()
-    } else {
-        landlock_plan_per_entry(policy, &HostFs)
-            .expect("restricted policy")
-            .rules
-    };
+    // The child uses the mount plan when it can make a mount namespace, and otherwise makes
+    // the per-entry plan then and there (it lists every writable root, so only when needed;
+    // the child is a fork of this single-threaded helper, where allocating is safe).
+    let needs_per_entry = !plan.read_only_mounts.is_empty();
+    let flat_policy = policy.clone();
+    let mount_free_rules = plan.rules.clone();
     if !allow_namespaces {
         warnings.push(PER_ENTRY_LIMIT.to_string());
     }
@@ -331,7 +328,17 @@ fn run_landlock(
         }
         sys::close_descriptors_above_stderr(&[])?;
         sys::set_no_new_privs()?;
-        let rules = if namespaces { &ns_rules } else { &flat_rules };
+        let flat_rules;
+        let rules = if namespaces {
+            &ns_rules
+        } else if needs_per_entry {
+            flat_rules = landlock_plan_per_entry(&flat_policy, &HostFs)
+                .expect("restricted policy")
+                .rules;
+            &flat_rules
+        } else {
+            &mount_free_rules
+        };
         landlock_apply::apply(rules, abi).map_err(io::Error::other)?;
         sys::drop_all_capabilities()?;
         seccomp_apply::install(&seccomp).map_err(io::Error::other)?;
