@@ -285,14 +285,24 @@ impl ProcessManager {
                 "session {id} has no terminal (it was started without tty), so its stdin is closed; start the command again with exec_command and tty: true to write to it"
             ));
         };
+        if process.exit.borrow().is_some() {
+            // It has ended: nothing reads any more; the next collect reports how it ended.
+            return Ok(());
+        }
         let bytes = chars.as_bytes().to_vec();
-        tokio::task::spawn_blocking(move || {
+        let written = tokio::task::spawn_blocking(move || {
             use std::io::Write;
             (&*stdin).write_all(&bytes)
         })
         .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| format!("writing to session {id}: {e}"))
+        .map_err(|e| e.to_string())?;
+        match written {
+            Ok(()) => Ok(()),
+            // EIO: the terminal has no process left (it is ending); the collect that follows
+            // reports how it ended.
+            Err(e) if e.raw_os_error() == Some(libc::EIO) => Ok(()),
+            Err(e) => Err(format!("writing to session {id}: {e}")),
+        }
     }
 
     fn get(&self, id: u32) -> Result<Arc<Process>, String> {
@@ -477,6 +487,28 @@ mod tests {
                 "SIGINT from the terminal ended it: {chunk:?}"
             );
             assert!(chunk.wall < Duration::from_secs(5));
+        });
+    }
+
+    #[test]
+    fn writing_to_a_session_that_has_ended_reports_its_end() {
+        runtime().block_on(async {
+            let manager = ProcessManager::default();
+            let id = manager
+                .start(
+                    spawn("sleep 0.3; echo bye", true),
+                    &Confinement::None,
+                    |_| {},
+                )
+                .unwrap();
+            tokio::time::sleep(Duration::from_millis(1200)).await;
+            manager.write(id, "too late\n").await.unwrap();
+            let chunk = manager
+                .collect(id, Duration::from_secs(5), 1000)
+                .await
+                .unwrap();
+            assert_eq!(chunk.exit, Some(Some(0)), "{chunk:?}");
+            assert!(chunk.output.contains("bye"), "{chunk:?}");
         });
     }
 
