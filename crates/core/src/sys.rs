@@ -104,3 +104,94 @@ pub fn lead_session_on_stdin_tty(command: &mut tokio::process::Command) {
         });
     }
 }
+
+/// Waits, without reaping it, until child `pid` has exited: its zombie keeps its process group
+/// and session ids from being reused while what it left behind is killed.
+pub fn wait_exited_keeping_zombie(pid: u32) {
+    let pid: libc::id_t = pid;
+    loop {
+        // SAFETY: waitid writes only into the siginfo we own.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        let result =
+            unsafe { libc::waitid(libc::P_PID, pid, &mut info, libc::WEXITED | libc::WNOWAIT) };
+        if result == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return;
+        }
+    }
+}
+
+/// SIGKILL to every process of session `session` (a command that led its own session).
+pub fn kill_session(session: u32) {
+    let Ok(session) = libc::pid_t::try_from(session) else {
+        return;
+    };
+    if session <= 1 {
+        return;
+    }
+    #[cfg(target_os = "linux")]
+    for pid in codex_linux_sandbox::procs::session_members(session) {
+        // SAFETY: kill with integers.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
+/// Ends these process groups before returning: SIGTERM, up to [`GRACE`] for them to go, then
+/// SIGKILL to what is left. (For the end of the process, where a delayed SIGKILL would never
+/// come.)
+pub fn end_groups_now(groups: &[u32]) {
+    let groups: Vec<libc::pid_t> = groups
+        .iter()
+        .filter_map(|g| libc::pid_t::try_from(*g).ok())
+        .filter(|g| *g > 1)
+        .collect();
+    for group in &groups {
+        signal_group(*group, libc::SIGTERM);
+    }
+    // SAFETY: killpg with signal 0 only checks whether the group exists.
+    let alive = |g: &libc::pid_t| unsafe { libc::killpg(*g, 0) } == 0;
+    let deadline = std::time::Instant::now() + GRACE;
+    while groups.iter().any(alive) && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    for group in groups.iter().filter(|g| alive(g)) {
+        signal_group(*group, libc::SIGKILL);
+    }
+}
+
+/// Makes `fd` non-blocking (the PTY master: reads and writes then wait with [`poll_fd`]).
+pub fn set_nonblocking(fd: &impl std::os::fd::AsRawFd) -> std::io::Result<()> {
+    let fd = fd.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, with integer arguments.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 || unsafe { libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Waits until `fd` is ready for `events` (POLLIN or POLLOUT), hung up, or `timeout` passes
+/// (`None`: no limit). Returns whether it is ready (or hung up).
+pub fn poll_fd(
+    fd: &impl std::os::fd::AsRawFd,
+    events: libc::c_short,
+    timeout: Option<Duration>,
+) -> bool {
+    let mut pfd = libc::pollfd {
+        fd: fd.as_raw_fd(),
+        events,
+        revents: 0,
+    };
+    let millis = timeout.map_or(-1, |t| t.as_millis().min(i32::MAX as u128) as libc::c_int);
+    loop {
+        // SAFETY: poll reads and writes only the one pollfd we own.
+        let ready = unsafe { libc::poll(&mut pfd, 1, millis) };
+        if ready >= 0 {
+            return ready > 0;
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return true; // let the read or write report the error
+        }
+    }
+}

@@ -521,6 +521,9 @@ impl Session {
         };
         let mut tasks = tokio::task::JoinSet::new();
         let mut outputs: Vec<Option<Value>> = vec![None; calls.len()];
+        // Patches run one after another, in call order (a later one may edit what an earlier
+        // one wrote); each waits for the one before it.
+        let mut previous_patch: Option<tokio::sync::oneshot::Receiver<()>> = None;
         for (index, call) in calls.iter().enumerate() {
             let call_id = call["call_id"].as_str().unwrap_or_default().to_string();
             let name = call["name"].as_str().unwrap_or_default().to_string();
@@ -619,7 +622,7 @@ impl Session {
                     let cwd = self.settings.cwd.clone();
                     tasks.spawn(async move {
                         let result = async {
-                            processes.write(args.session_id, &args.chars).await?;
+                            processes.write(args.session_id, &args.chars, wait).await?;
                             processes.collect(args.session_id, wait, max_bytes).await
                         };
                         let text = match result.await {
@@ -654,7 +657,15 @@ impl Session {
                     let confinement = self.settings.confinement.clone();
                     let events = self.events.clone();
                     let ids = self.next_item.clone();
+                    let after = previous_patch.take();
+                    let (done, next) = tokio::sync::oneshot::channel::<()>();
+                    previous_patch = Some(next);
                     tasks.spawn(async move {
+                        // Dropped (so the next patch may go) however this task ends.
+                        let _done = done;
+                        if let Some(before) = after {
+                            let _ = before.await;
+                        }
                         let wrap = |text: String| {
                             if custom {
                                 json!({"type": "custom_tool_call_output", "call_id": call_id, "output": text})
@@ -662,7 +673,7 @@ impl Session {
                                 function_output(&call_id, &text)
                             }
                         };
-                        // Checked when it runs, after any patch before it in this response.
+                        // Checked when it runs, after the patches before it in this response.
                         let (cwd, held) = (request.cwd.clone(), confinement.clone());
                         let checked = tokio::task::spawn_blocking(move || verify_patch(&patch, &cwd, &held))
                             .await

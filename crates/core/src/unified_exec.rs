@@ -106,12 +106,33 @@ struct Process {
     /// The command's process group (its pid) until it has been killed: a group id is not
     /// signalled again once its processes are gone (the number may be reused).
     group: Arc<Mutex<Option<u32>>>,
+    /// Whether the command leads a session of its own here (a PTY without the sandbox
+    /// helper, which otherwise does this): its jobs, in groups of their own, die with it.
+    own_session: bool,
     output: Arc<Mutex<Output>>,
     /// `Some(exit code)` once it ended.
     exit: watch::Receiver<Option<Option<i32>>>,
-    /// The PTY master, for `write_stdin` (`None` without a PTY).
+    /// The PTY master (non-blocking), for `write_stdin` (`None` without a PTY).
     stdin: Option<Arc<std::fs::File>>,
+    /// One `write_stdin` at a time, so input arrives in the order it was sent.
+    writing: tokio::sync::Mutex<()>,
     started: Instant,
+}
+
+impl Process {
+    /// Kills the command's group (and session, when it leads one), once.
+    fn kill(&self) {
+        let group = self.group.lock().map(|mut g| g.take()).unwrap_or(None);
+        end(group, self.own_session);
+    }
+}
+
+/// Kills a command's group, and its session when it led one; `None`: already done.
+fn end(group: Option<u32>, own_session: bool) {
+    kill_group(group);
+    if let (Some(leader), true) = (group, own_session) {
+        crate::sys::kill_session(leader);
+    }
 }
 
 /// The sessions of one thread.
@@ -137,17 +158,20 @@ impl ProcessManager {
         let (tx, rx) = mpsc::unbounded_channel::<Vec<u8>>();
         let mut master = None;
         if spawn.tty {
-            let (pty, slave) =
-                crate::sys::open_pty().map_err(|e| format!("cannot open a PTY: {e}"))?;
-            let clone = |fd: &std::os::fd::OwnedFd| {
-                fd.try_clone()
-                    .map_err(|e| format!("cannot open a PTY: {e}"))
-            };
+            let pty_error = |e: std::io::Error| format!("cannot open a PTY: {e}");
+            let (pty, slave) = crate::sys::open_pty().map_err(pty_error)?;
+            // Non-blocking: a write to a command that does not read can then give up.
+            crate::sys::set_nonblocking(&pty).map_err(pty_error)?;
+            let clone = |fd: &std::os::fd::OwnedFd| fd.try_clone().map_err(pty_error);
             command
                 .stdin(Stdio::from(clone(&slave)?))
                 .stdout(Stdio::from(clone(&slave)?))
                 .stderr(Stdio::from(slave));
-            master = Some(std::fs::File::from(pty));
+            // Both ends of the master ready before the command starts: nothing can fail
+            // between its start and its supervision.
+            let master_file = std::fs::File::from(pty);
+            let reader = master_file.try_clone().map_err(pty_error)?;
+            master = Some((master_file, reader));
         } else {
             command
                 .stdin(Stdio::null())
@@ -161,11 +185,9 @@ impl ProcessManager {
         // and everything it started are gone, reading the master ends.
         drop(command);
         let group = Arc::new(Mutex::new(child.id()));
+        let own_session = spawn.tty && matches!(confinement, Confinement::None);
         let stdin = match master {
-            Some(master) => {
-                let reader = master
-                    .try_clone()
-                    .map_err(|e| format!("cannot read the PTY: {e}"))?;
+            Some((master, reader)) => {
                 let tx = tx.clone();
                 // A blocking read on its own thread: a PTY master is not a pipe tokio polls.
                 std::thread::spawn(move || read_blocking(reader, tx));
@@ -193,11 +215,22 @@ impl ProcessManager {
         let (exit_tx, exit) = watch::channel(None);
         let watched = output.clone();
         let watched_group = group.clone();
+        let pid = child.id();
         tokio::spawn(async move {
+            // Whatever it left running in its group (and session) goes with it, while its
+            // zombie still holds those ids; then the pipes (or the PTY) close and the last
+            // output arrives.
+            if let Some(pid) = pid {
+                let _ = tokio::task::spawn_blocking(move || {
+                    crate::sys::wait_exited_keeping_zombie(pid)
+                })
+                .await;
+            }
+            end(
+                watched_group.lock().expect("group lock").take(),
+                own_session,
+            );
             let status = child.wait().await.ok();
-            // Whatever it left running in its group goes with it; then the pipes (or the PTY)
-            // close and the last output arrives.
-            kill_group(watched_group.lock().expect("group lock").take());
             let _ = tokio::time::timeout(Duration::from_millis(500), pump).await;
             let exit_code = status.and_then(|s| s.code());
             let aggregated_output = watched.lock().expect("output lock").all.text();
@@ -209,9 +242,11 @@ impl ProcessManager {
         });
         let process = Arc::new(Process {
             group,
+            own_session,
             output,
             exit,
             stdin,
+            writing: tokio::sync::Mutex::new(()),
             started: Instant::now(),
         });
         let mut processes = self.processes.lock().expect("process table lock");
@@ -221,8 +256,10 @@ impl ProcessManager {
                 .iter()
                 .min_by_key(|(_, p)| p.started)
                 .map(|(id, _)| *id)
+                && let Some(evicted) = processes.remove(&oldest)
             {
-                processes.remove(&oldest);
+                // Killed now, even if a call is still collecting from it.
+                evicted.kill();
             }
         }
         let id = loop {
@@ -274,8 +311,9 @@ impl ProcessManager {
         })
     }
 
-    /// Writes `chars` to session `id`'s terminal.
-    pub async fn write(&self, id: u32, chars: &str) -> Result<(), String> {
+    /// Writes `chars` to session `id`'s terminal, waiting at most `wait` for the command to
+    /// take them (a command that does not read its input cannot hold the call up).
+    pub async fn write(&self, id: u32, chars: &str, wait: Duration) -> Result<(), String> {
         let process = self.get(id)?;
         if chars.is_empty() {
             return Ok(());
@@ -285,19 +323,22 @@ impl ProcessManager {
                 "session {id} has no terminal (it was started without tty), so its stdin is closed; start the command again with exec_command and tty: true to write to it"
             ));
         };
+        let _turn = process.writing.lock().await;
         if process.exit.borrow().is_some() {
             // It has ended: nothing reads any more; the next collect reports how it ended.
             return Ok(());
         }
         let bytes = chars.as_bytes().to_vec();
-        let written = tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            (&*stdin).write_all(&bytes)
-        })
-        .await
-        .map_err(|e| e.to_string())?;
+        let total = bytes.len();
+        let written = tokio::task::spawn_blocking(move || write_within(&stdin, &bytes, wait))
+            .await
+            .map_err(|e| e.to_string())?;
         match written {
-            Ok(()) => Ok(()),
+            Ok(n) if n == total => Ok(()),
+            Ok(n) => Err(format!(
+                "session {id} took only {n} of {total} bytes within {} ms: the command is not reading its input",
+                wait.as_millis()
+            )),
             // EIO: the terminal has no process left (it is ending); the collect that follows
             // reports how it ended.
             Err(e) if e.raw_os_error() == Some(libc::EIO) => Ok(()),
@@ -338,10 +379,34 @@ fn read_blocking(mut master: std::fs::File, tx: mpsc::UnboundedSender<Vec<u8>>) 
                     break;
                 }
             }
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                crate::sys::poll_fd(&master, libc::POLLIN, None);
+            }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(_) => break,
         }
     }
+}
+
+/// Writes `bytes` to the (non-blocking) PTY master within `wait`; how many it took.
+fn write_within(master: &std::fs::File, bytes: &[u8], wait: Duration) -> std::io::Result<usize> {
+    use std::io::Write as _;
+    let deadline = Instant::now() + wait;
+    let mut done = 0;
+    while done < bytes.len() {
+        match (&*master).write(&bytes[done..]) {
+            Ok(n) => done += n,
+            Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() || !crate::sys::poll_fd(master, libc::POLLOUT, Some(left)) {
+                    break;
+                }
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(done)
 }
 
 async fn pump(mut rx: mpsc::UnboundedReceiver<Vec<u8>>, output: Arc<Mutex<Output>>) {
@@ -354,14 +419,29 @@ async fn pump(mut rx: mpsc::UnboundedReceiver<Vec<u8>>, output: Arc<Mutex<Output
 
 impl Drop for Process {
     fn drop(&mut self) {
-        kill_group(self.group.lock().map(|mut g| g.take()).unwrap_or(None));
+        self.kill();
     }
 }
 
 impl Drop for ProcessManager {
+    /// The end of the thread (often of the whole program): every command still running is
+    /// ended before this returns — SIGTERM, a short grace, then SIGKILL — since a SIGKILL left
+    /// for later might never be sent.
     fn drop(&mut self) {
-        // Each process kills its group as it drops.
-        self.processes.lock().map(|mut p| p.clear()).ok();
+        let Ok(mut processes) = self.processes.lock() else {
+            return;
+        };
+        let mut groups = Vec::new();
+        for process in processes.values() {
+            if let Some(group) = process.group.lock().ok().and_then(|mut g| g.take()) {
+                groups.push((group, process.own_session));
+            }
+        }
+        crate::sys::end_groups_now(&groups.iter().map(|(g, _)| *g).collect::<Vec<_>>());
+        for (leader, _) in groups.iter().filter(|(_, own)| *own) {
+            crate::sys::kill_session(*leader);
+        }
+        processes.clear();
     }
 }
 
@@ -453,7 +533,10 @@ mod tests {
                     .render()
                     .contains(&format!("Process running with session ID {id}"))
             );
-            manager.write(id, "hello\n").await.unwrap();
+            manager
+                .write(id, "hello\n", Duration::from_secs(5))
+                .await
+                .unwrap();
             let second = manager
                 .collect(id, Duration::from_secs(10), 1000)
                 .await
@@ -477,7 +560,10 @@ mod tests {
                 .await
                 .unwrap();
             assert_eq!(chunk.exit, None);
-            manager.write(id, "\u{3}").await.unwrap();
+            manager
+                .write(id, "\u{3}", Duration::from_secs(5))
+                .await
+                .unwrap();
             let chunk = manager
                 .collect(id, Duration::from_secs(10), 1000)
                 .await
@@ -502,7 +588,10 @@ mod tests {
                 )
                 .unwrap();
             tokio::time::sleep(Duration::from_millis(1200)).await;
-            manager.write(id, "too late\n").await.unwrap();
+            manager
+                .write(id, "too late\n", Duration::from_secs(5))
+                .await
+                .unwrap();
             let chunk = manager
                 .collect(id, Duration::from_secs(5), 1000)
                 .await
@@ -513,13 +602,44 @@ mod tests {
     }
 
     #[test]
+    fn a_command_that_does_not_read_cannot_hold_up_a_write() {
+        runtime().block_on(async {
+            let manager = ProcessManager::default();
+            // Raw mode: the terminal keeps what it is given (canonical mode would drop the
+            // excess of a line), so an unread flood fills it up.
+            let id = manager
+                .start(
+                    spawn("stty raw -echo; sleep 100", true),
+                    &Confinement::None,
+                    |_| {},
+                )
+                .unwrap();
+            manager
+                .collect(id, Duration::from_millis(300), 100)
+                .await
+                .unwrap();
+            let started = Instant::now();
+            let flood = "x".repeat(1 << 20);
+            let error = manager
+                .write(id, &flood, Duration::from_millis(500))
+                .await
+                .unwrap_err();
+            assert!(error.contains("not reading its input"), "{error}");
+            assert!(started.elapsed() < Duration::from_secs(5));
+        });
+    }
+
+    #[test]
     fn without_a_tty_stdin_is_closed_and_writing_says_so() {
         runtime().block_on(async {
             let manager = ProcessManager::default();
             let id = manager
                 .start(spawn("sleep 100", false), &Confinement::None, |_| {})
                 .unwrap();
-            let error = manager.write(id, "x").await.unwrap_err();
+            let error = manager
+                .write(id, "x", Duration::from_secs(5))
+                .await
+                .unwrap_err();
             assert!(error.contains("tty: true"), "{error}");
         });
     }
@@ -565,6 +685,12 @@ mod tests {
                 .unwrap();
             manager
                 .start(spawn(&script, true), &Confinement::None, |_| {})
+                .unwrap();
+            // With job control the background job has a process group of its own; it is in
+            // the command's session, and dies with it.
+            let job_control = format!("set -m; {script}");
+            manager
+                .start(spawn(&job_control, true), &Confinement::None, |_| {})
                 .unwrap();
             tokio::time::sleep(Duration::from_millis(200)).await;
             drop(manager);

@@ -464,6 +464,16 @@ pub fn forward_termination_to_group(group: u32) {
     }
 }
 
+/// SIGKILL to every process of session `session`.
+pub fn kill_session(session: libc::pid_t) {
+    for pid in crate::procs::session_members(session) {
+        // SAFETY: kill with integers.
+        unsafe {
+            libc::kill(pid, libc::SIGKILL);
+        }
+    }
+}
+
 /// Waits until child `pid` has ended without reaping it, kills what is left of its process
 /// group (the zombie keeps the id from being reused meanwhile), then reaps it.
 pub fn wait_then_kill_group(pid: u32) -> io::Result<std::process::ExitStatus> {
@@ -493,6 +503,9 @@ pub fn wait_then_kill_group(pid: u32) -> io::Result<std::process::ExitStatus> {
     unsafe {
         libc::killpg(pid, libc::SIGKILL);
     }
+    // Jobs a shell started with job control live in groups of their own, in the child's
+    // session (its id is the child's pid, not reusable while the child is a zombie).
+    kill_session(pid);
     let mut status = 0;
     loop {
         // SAFETY: reaping our own child.

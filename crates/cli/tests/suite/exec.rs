@@ -1464,3 +1464,81 @@ fn a_patch_outside_the_workspace_is_refused_by_the_sandbox() {
         "{output}"
     );
 }
+
+/// Two patches in one response run in call order: the second edits what the first wrote.
+#[test]
+fn patches_of_one_response_apply_in_order() {
+    let add = "*** Begin Patch\n*** Add File: notes.txt\n+one\n*** End Patch\n";
+    let update =
+        "*** Begin Patch\n*** Update File: notes.txt\n@@\n-one\n+one\n+two\n*** End Patch\n";
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p1", "name": "apply_patch", "input": add}}),
+            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p2", "name": "apply_patch", "input": update}}),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("edited"), completed("r2", 1, 1)]),
+    ]);
+    let ws = Workspace::new();
+    let out = ws.exec(&server, &["--json", "--full-auto", "edit"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(
+        std::fs::read_to_string(ws.dir.path().join("notes.txt")).unwrap(),
+        "one\ntwo\n"
+    );
+    let changes: Vec<Value> = events(&out)
+        .into_iter()
+        .filter(|e| e["type"] == "item.completed" && e["item"]["type"] == "file_change")
+        .map(|e| e["item"].clone())
+        .collect();
+    assert_eq!(changes.len(), 2);
+    assert!(
+        changes.iter().all(|c| c["status"] == "completed"),
+        "{changes:?}"
+    );
+    assert_eq!(changes[0]["changes"][0]["kind"], "add");
+}
+
+/// A job started with job control in a PTY session (a process group of its own) does not
+/// outlive its command, under the sandbox helper too.
+#[test]
+fn a_background_job_of_a_pty_command_dies_with_it() {
+    let ws = Workspace::new();
+    let marker = ws.dir.path().join("survived");
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call(
+                "c1",
+                "exec_command",
+                &json!({"cmd": format!("set -m; (sleep 1; touch {}) & echo started", marker.display()), "tty": true}),
+            ),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("started it"), completed("r2", 1, 1)]),
+    ]);
+    let out = ws.exec(
+        &server,
+        &[
+            "--json",
+            "--full-auto",
+            "-c",
+            "sandbox_workspace_write.exclude_slash_tmp=true",
+            "-c",
+            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+            "go",
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let output = server.requests()[1].body["input"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()["output"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert!(output.contains("started"), "{output}");
+    std::thread::sleep(std::time::Duration::from_millis(1800));
+    assert!(!marker.exists(), "the job outlived its command");
+}
