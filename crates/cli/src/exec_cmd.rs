@@ -83,9 +83,12 @@ enum ExecSubcommand {
         id: Option<String>,
         /// The prompt.
         prompt: Option<String>,
-        /// The most recent session.
+        /// The most recent session started in this directory (with --all: anywhere).
         #[arg(long)]
         last: bool,
+        /// With --last: look at the sessions of every directory.
+        #[arg(long)]
+        all: bool,
     },
 }
 
@@ -221,10 +224,17 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
             cwd.display()
         ));
     }
+    let mut resume_anywhere = false;
     let (resume, prompt_arg) = match args.resume {
-        Some(ExecSubcommand::Resume { id, prompt, last }) => {
+        Some(ExecSubcommand::Resume {
+            id,
+            prompt,
+            last,
+            all,
+        }) => {
             if last {
                 // `resume --last PROMPT`: the one positional is the prompt.
+                resume_anywhere = all;
                 (Some(None), prompt.or(id))
             } else {
                 let id = id.ok_or("resume needs a session id, or --last")?;
@@ -390,10 +400,17 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
         Some(which) => {
             let path = match which {
                 Some(id) => rollout::find(&home, &id).map_err(|e| e.to_string())?,
-                None => rollout::list(&home)
-                    .into_iter()
-                    .next()
-                    .ok_or("no saved session to resume under $CODEX_HOME/sessions")?,
+                None => rollout::latest(&home, (!resume_anywhere).then_some(cwd.as_path()))
+                    .ok_or_else(|| {
+                        if resume_anywhere {
+                            "no saved session to resume under $CODEX_HOME/sessions".to_string()
+                        } else {
+                            format!(
+                                "no saved session started in {}; `resume --last --all` takes the latest from any directory",
+                                cwd.display()
+                            )
+                        }
+                    })?,
             };
             let (meta, lines) = rollout::read(&path).map_err(|e| e.to_string())?;
             let id = meta["id"].as_str().unwrap_or_default().to_string();

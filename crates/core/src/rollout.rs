@@ -214,6 +214,26 @@ pub fn read(path: &Path) -> Result<(Value, Vec<RolloutLine>), RolloutError> {
     }
 }
 
+/// A session file's metadata (its first line) without reading the rest.
+pub fn meta(path: &Path) -> Option<Value> {
+    let mut first = Vec::new();
+    BufReader::new(File::open(path).ok()?)
+        .read_until(b'\n', &mut first)
+        .ok()?;
+    let line: RolloutLine = serde_json::from_slice(&first).ok()?;
+    (line.kind == LineKind::SessionMeta).then_some(line.payload)
+}
+
+/// The newest session started in `cwd` (any directory with `None`).
+pub fn latest(codex_home: &Path, cwd: Option<&Path>) -> Option<PathBuf> {
+    list(codex_home).into_iter().find(|path| match cwd {
+        None => true,
+        Some(cwd) => meta(path)
+            .and_then(|m| m["cwd"].as_str().map(PathBuf::from))
+            .is_some_and(|started| started == cwd),
+    })
+}
+
 /// A prefix of a valid line: JSON that ended too early.
 fn is_torn(raw: &[u8]) -> bool {
     let raw = raw.strip_suffix(b"\n").unwrap_or(raw);

@@ -1542,3 +1542,57 @@ fn a_background_job_of_a_pty_command_dies_with_it() {
     std::thread::sleep(std::time::Duration::from_millis(1800));
     assert!(!marker.exists(), "the job outlived its command");
 }
+
+/// `resume --last` takes the newest session started in this directory; `--all`, the newest
+/// from anywhere.
+#[test]
+fn resume_last_is_per_directory_unless_all() {
+    let first = Workspace::new();
+    let other = tempfile::tempdir().unwrap();
+    std::fs::create_dir(other.path().join(".git")).unwrap();
+    std::fs::write(other.path().join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    let server = ResponsesServer::start(
+        (0..4)
+            .map(|n| Reply::Events(vec![message(&format!("answer {n}")), completed("r", 1, 1)]))
+            .collect(),
+    );
+    let here = first.exec(&server, &["--json", "started here"], b"");
+    let here_id = events(&here)[0]["thread_id"].as_str().unwrap().to_string();
+    // The same CODEX_HOME, another directory, a later session.
+    let mut argv = first.argv(&server, &["--json", "started elsewhere"]);
+    let at = argv.iter().position(|a| a == "-C").unwrap();
+    argv[at + 1] = other.path().display().to_string();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let elsewhere = run(
+        {
+            let mut c = Command::new(&argv[0]);
+            c.args(&argv[1..]);
+            c
+        },
+        b"",
+    );
+    let elsewhere_id = events(&elsewhere)[0]["thread_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_ne!(here_id, elsewhere_id);
+
+    let out = first.exec(&server, &["--json", "resume", "--last", "again"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(
+        events(&out)[0]["thread_id"],
+        here_id.as_str(),
+        "this directory's"
+    );
+    let out = first.exec(
+        &server,
+        &["--json", "resume", "--last", "--all", "again"],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(
+        events(&out)[0]["thread_id"],
+        elsewhere_id.as_str(),
+        "the newest anywhere"
+    );
+}
