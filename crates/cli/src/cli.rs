@@ -22,6 +22,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     /// Run the agent on one task, headless: `codex exec "fix the failing test"`.
+    #[command(version)]
     Exec(Box<crate::exec_cmd::ExecArgs>),
     /// Inspect the sandbox: which policy applies, what it allows where, and how it is enforced.
     #[command(subcommand)]

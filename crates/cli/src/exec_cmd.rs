@@ -64,6 +64,27 @@ pub struct ExecArgs {
     /// Save nothing under $CODEX_HOME/sessions.
     #[arg(long, global = true)]
     ephemeral: bool,
+    /// Print the version.
+    #[arg(short = 'V', long = "version", action = clap::ArgAction::Version)]
+    version: Option<bool>,
+    /// Leave $CODEX_HOME/config.toml out.
+    #[arg(long, global = true)]
+    ignore_user_config: bool,
+    /// An unknown key in the configuration is an error.
+    #[arg(long, global = true)]
+    strict_config: bool,
+    /// Use the local `oss` provider (Ollama on localhost:11434, or CODEX_OSS_BASE_URL).
+    #[arg(long, global = true)]
+    oss: bool,
+    /// Turn a feature on: -c features.NAME=true.
+    #[arg(long = "enable", value_name = "FEATURE", global = true)]
+    enable: Vec<String>,
+    /// Turn a feature off: -c features.NAME=false.
+    #[arg(long = "disable", value_name = "FEATURE", global = true)]
+    disable: Vec<String>,
+    /// Colour and terminal effects (the spinner) on stderr: auto (on a terminal), always, never.
+    #[arg(long, value_name = "WHEN", default_value = "auto", value_parser = ["auto", "always", "never"], global = true)]
+    color: String,
     /// How a new thread is classified (kept in its session file as `source`).
     #[arg(long = "thread-source", value_name = "SOURCE", global = true)]
     thread_source: Option<String>,
@@ -120,6 +141,8 @@ pub fn exec(args: ExecArgs) -> i32 {
 struct Run {
     warnings: Vec<String>,
     json: bool,
+    /// Human mode's spinner line on stderr (see `--color`).
+    spinner: bool,
     session: Session,
     events: tokio::sync::mpsc::UnboundedReceiver<ThreadEvent>,
     prompt: String,
@@ -198,11 +221,25 @@ fn describe(selection: &SandboxSelection) -> (String, bool) {
 fn prepare(args: ExecArgs) -> Result<Run, String> {
     let home =
         codex_login::codex_home().ok_or("cannot find the Codex home: set CODEX_HOME or HOME")?;
+    // --oss and --enable/--disable are shorthands for -c settings, applied before the -c ones.
+    let mut config: Vec<String> = Vec::new();
+    if args.oss {
+        config.push("model_provider=\"oss\"".into());
+    }
+    for feature in &args.enable {
+        config.push(format!("features.{feature}=true"));
+    }
+    for feature in &args.disable {
+        config.push(format!("features.{feature}=false"));
+    }
+    config.extend(args.config.iter().cloned());
     let config = Config::load(
         &home,
         &CliOverrides {
             profile: args.profile.clone(),
-            config: args.config.clone(),
+            config,
+            ignore_user_config: args.ignore_user_config,
+            strict: args.strict_config,
         },
     )
     .map_err(|e| e.to_string())?;
@@ -456,6 +493,12 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
     Ok(Run {
         warnings,
         json: args.json,
+        spinner: !args.json
+            && match args.color.as_str() {
+                "never" => false,
+                "always" => true,
+                _ => std::io::stderr().is_terminal(),
+            },
         session,
         events,
         prompt,
@@ -473,6 +516,7 @@ impl Run {
             .build()
             .expect("a tokio runtime starts");
         let json = self.json;
+        let show_spinner = self.spinner;
         if json {
             print_line(&json!({"type": "thread.started", "thread_id": self.session.thread_id()}));
         } else {
@@ -482,7 +526,7 @@ impl Run {
         let printer = runtime.spawn(async move {
             let mut last_message = None;
             // Human mode on a terminal: a spinner line says what is going on between events.
-            let mut spinner = (!json && std::io::stderr().is_terminal()).then(Spinner::default);
+            let mut spinner = show_spinner.then(Spinner::default);
             let mut tick = tokio::time::interval(std::time::Duration::from_millis(120));
             loop {
                 let event = tokio::select! {

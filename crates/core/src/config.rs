@@ -24,6 +24,11 @@ pub struct CliOverrides {
     pub profile: Option<String>,
     /// Each `-c dotted.key=VALUE`, as typed.
     pub config: Vec<String>,
+    /// `--ignore-user-config`: leave `$CODEX_HOME/config.toml` out (credentials still come
+    /// from `$CODEX_HOME`).
+    pub ignore_user_config: bool,
+    /// `--strict-config`: an unknown key is an error, not a warning.
+    pub strict: bool,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -206,7 +211,11 @@ impl Config {
         let mut warnings = Vec::new();
         let mut origins = Origins::default();
         let main_file = codex_home.join("config.toml");
-        let mut merged = read_layer(&main_file, false, &mut warnings)?.unwrap_or_default();
+        let mut merged = if cli.ignore_user_config {
+            Table::new()
+        } else {
+            read_layer(&main_file, false, &mut warnings)?.unwrap_or_default()
+        };
         origins.record(&merged, &main_file.display().to_string());
         if let Some(name) = &cli.profile {
             if name.is_empty() || name.contains(['/', '\\']) || name.starts_with('.') {
@@ -247,6 +256,22 @@ impl Config {
                     message: format!("`profile`: no [profiles.{name}] table is defined"),
                 })?;
             merge(&mut merged, overlay);
+        }
+        if cli.strict {
+            let unknown: Vec<&String> = warnings
+                .iter()
+                .filter(|w| w.contains("unknown key"))
+                .collect();
+            if !unknown.is_empty() {
+                return Err(ConfigError::Setting {
+                    origin: "--strict-config".into(),
+                    message: unknown
+                        .iter()
+                        .map(|w| w.replace(" ignored", ""))
+                        .collect::<Vec<_>>()
+                        .join("; "),
+                });
+            }
         }
         let parsed: ConfigToml =
             ConfigToml::deserialize(Value::Table(merged.clone())).map_err(|e| {

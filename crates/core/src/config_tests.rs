@@ -20,6 +20,7 @@ fn load(
         &CliOverrides {
             profile: profile.map(str::to_string),
             config: config.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
         },
     )
 }
@@ -316,4 +317,28 @@ fn chatgpt_sign_ins_get_the_chatgpt_backend_unless_a_base_url_is_chosen() {
     );
     let config = load(&home, None, &["openai_base_url=\"http://127.0.0.1:9/v1\""]).unwrap();
     assert_eq!(config.model_provider.chatgpt_base_url, None);
+}
+
+#[test]
+fn ignore_user_config_and_strict_config() {
+    let home = home_with(&[("config.toml", "model = \"mine\"\nmystery = 1\n")]);
+    let config = load(&home, None, &[]).unwrap();
+    assert_eq!(config.model.as_deref(), Some("mine"));
+    let strict = |ignore_user_config| {
+        Config::load(
+            home.path(),
+            &CliOverrides {
+                strict: true,
+                ignore_user_config,
+                ..Default::default()
+            },
+        )
+    };
+    let error = strict(false).unwrap_err().to_string();
+    assert!(
+        error.starts_with("--strict-config: ") && error.contains("`mystery`"),
+        "{error}"
+    );
+    let config = strict(true).unwrap();
+    assert_eq!(config.model, None, "config.toml was left out");
 }

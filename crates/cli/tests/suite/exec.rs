@@ -1596,3 +1596,68 @@ fn resume_last_is_per_directory_unless_all() {
         "the newest anywhere"
     );
 }
+
+/// The reference's configuration switches: `--oss` (the local provider, over Chat
+/// Completions), `--ignore-user-config`, `--strict-config`, `--enable`, `--color never`.
+#[test]
+fn oss_and_the_configuration_switches() {
+    let ws = Workspace::new();
+    std::fs::write(
+        ws.home.path().join("config.toml"),
+        "model = \"from-file\"\nmystery = 1\n",
+    )
+    .unwrap();
+    let chat = [
+        r#"data: {"id":"c","choices":[{"delta":{"content":"local answer"},"finish_reason":"stop"}]}"#,
+        "data: [DONE]",
+        "",
+    ]
+    .join("\n\n");
+    let server = ResponsesServer::start(vec![Reply::RawSse(chat.clone()), Reply::RawSse(chat)]);
+    let oss = |extra: &[&str]| {
+        let mut command = Command::new(codex());
+        command
+            .env("CODEX_HOME", ws.home.path())
+            .env("CODEX_OSS_BASE_URL", &server.base_url)
+            .args(["exec", "--json", "--oss", "--color", "never", "-C"])
+            .arg(ws.dir.path())
+            .args(extra)
+            .stdin(std::process::Stdio::null());
+        command.output().unwrap()
+    };
+    let out = oss(&["-m", "qwen3", "hi"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    let events = events(&out);
+    assert!(
+        events.iter().any(|e| e["item"]["type"] == "error"
+            && e["item"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("unknown key `mystery`")),
+        "an unknown key is a warning: {events:?}"
+    );
+    assert_eq!(events.last().unwrap()["type"], "turn.completed");
+    let request = &server.requests()[0];
+    assert_eq!(request.path, "/v1/chat/completions");
+    assert_eq!(request.body["model"], "qwen3");
+
+    let out = oss(&["--strict-config", "hi"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        text(&out.stdout).contains("--strict-config"),
+        "{}",
+        text(&out.stdout)
+    );
+
+    let out = oss(&[
+        "--strict-config",
+        "--ignore-user-config",
+        "--enable",
+        "x",
+        "-m",
+        "m2",
+        "hi",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
+    assert_eq!(server.requests()[1].body["model"], "m2");
+}
