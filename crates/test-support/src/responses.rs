@@ -156,6 +156,13 @@ pub fn function_call(call_id: &str, name: &str, arguments: &Value) -> Value {
     }})
 }
 
+/// A call of the freeform `apply_patch` tool, as `response.output_item.done`.
+pub fn patch_call(call_id: &str, patch: &str) -> Value {
+    json!({"type": "response.output_item.done", "item": {
+        "type": "custom_tool_call", "call_id": call_id, "name": "apply_patch", "input": patch,
+    }})
+}
+
 /// `response.completed` with usage.
 pub fn completed(id: &str, input_tokens: u64, output_tokens: u64) -> Value {
     json!({"type": "response.completed", "response": {"id": id, "usage": {

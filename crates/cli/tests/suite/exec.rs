@@ -2,7 +2,7 @@
 //! checking both the JSONL it prints and the requests it sends.
 
 use super::{codex, run, still_running, text, with_bwrap_hidden};
-use codex_test_support::responses::{completed, function_call, message};
+use codex_test_support::responses::{completed, function_call, message, patch_call};
 use codex_test_support::{Reply, ResponsesServer};
 use serde_json::{Value, json};
 use std::path::Path;
@@ -58,6 +58,17 @@ impl Workspace {
         run(command, stdin)
     }
 }
+
+/// `--json --full-auto` with /tmp and $TMPDIR left out of the writable roots: the sandbox then
+/// makes no mount points there, which the tests running alongside would see.
+const FULL_AUTO_NO_SHARED_TMP: [&str; 6] = [
+    "--json",
+    "--full-auto",
+    "-c",
+    "sandbox_workspace_write.exclude_slash_tmp=true",
+    "-c",
+    "sandbox_workspace_write.exclude_tmpdir_env_var=true",
+];
 
 fn events(output: &Output) -> Vec<Value> {
     text(&output.stdout)
@@ -246,14 +257,18 @@ fn a_command_in_the_sandbox_then_an_answer() {
 fn a_patch_then_an_answer() {
     let server = ResponsesServer::start(vec![
         Reply::Events(vec![
-            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p1", "name": "apply_patch",
-                "input": "*** Begin Patch\n*** Add File: hello.txt\n+hi there\n*** End Patch\n"}}),
+            patch_call(
+                "p1",
+                "*** Begin Patch\n*** Add File: hello.txt\n+hi there\n*** End Patch\n",
+            ),
             completed("r1", 10, 10),
         ]),
         // A patch whose context is not in the file: answered, no item (as the reference).
         Reply::Events(vec![
-            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p2", "name": "apply_patch",
-                "input": "*** Begin Patch\n*** Update File: hello.txt\n@@\n-not in the file\n+x\n*** End Patch\n"}}),
+            patch_call(
+                "p2",
+                "*** Begin Patch\n*** Update File: hello.txt\n@@\n-not in the file\n+x\n*** End Patch\n",
+            ),
             completed("r2", 10, 10),
         ]),
         Reply::Events(vec![message("Added hello.txt."), completed("r3", 10, 5)]),
@@ -432,19 +447,9 @@ fn an_interrupt_kills_the_running_command_and_its_children() {
         function_call("c1", "exec_command", &json!({"cmd": cmd})),
         completed("r1", 1, 1),
     ])]);
-    // /tmp and $TMPDIR not writable: the sandbox makes no mount points outside the workspace,
-    // which other tests running now would see.
     let argv = ws.argv(
         &server,
-        &[
-            "--json",
-            "--full-auto",
-            "-c",
-            "sandbox_workspace_write.exclude_slash_tmp=true",
-            "-c",
-            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
-            "wait",
-        ],
+        &[FULL_AUTO_NO_SHARED_TMP.as_slice(), &["wait"]].concat(),
     );
     let mut child = Command::new(&argv[0])
         .args(&argv[1..])
@@ -667,16 +672,10 @@ fn add_dir_extends_workspace_write() {
     let extra_dir = extra.path().to_str().unwrap();
     // /tmp itself is writable under workspace-write; take it out so only --add-dir counts.
     let args = [
-        "--json",
-        "--full-auto",
-        "-c",
-        "sandbox_workspace_write.exclude_slash_tmp=true",
-        "-c",
-        "sandbox_workspace_write.exclude_tmpdir_env_var=true",
-        "--add-dir",
-        extra_dir,
-        "go",
-    ];
+        FULL_AUTO_NO_SHARED_TMP.as_slice(),
+        &["--add-dir", extra_dir, "go"],
+    ]
+    .concat();
     let out = ws.exec(&script(), &args, b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert!(
@@ -871,19 +870,9 @@ fn a_pty_session_continued_with_write_stdin_on_every_route() {
             Reply::Events(vec![message("Done."), completed("r3", 10, 5)]),
         ]);
         let ws = Workspace::new();
-        // /tmp is left out of the writable roots: its mount points would be seen by the
-        // tests running alongside.
         let mut argv = ws.argv(
             &server,
-            &[
-                "--json",
-                "--full-auto",
-                "-c",
-                "sandbox_workspace_write.exclude_slash_tmp=true",
-                "-c",
-                "sandbox_workspace_write.exclude_tmpdir_env_var=true",
-                "greet",
-            ],
+            &[FULL_AUTO_NO_SHARED_TMP.as_slice(), &["greet"]].concat(),
         );
         argv.insert(1, format!("CODEX_LINUX_SANDBOX_FORCE={route}"));
         let mut command = Command::new(&argv[0]);
@@ -1421,23 +1410,12 @@ fn a_patch_outside_the_workspace_is_refused_by_the_sandbox() {
         target.display()
     );
     let server = ResponsesServer::start(vec![
-        Reply::Events(vec![
-            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p1", "name": "apply_patch", "input": patch}}),
-            completed("r1", 1, 1),
-        ]),
+        Reply::Events(vec![patch_call("p1", &patch), completed("r1", 1, 1)]),
         Reply::Events(vec![message("refused"), completed("r2", 1, 1)]),
     ]);
     let out = ws.exec(
         &server,
-        &[
-            "--json",
-            "--full-auto",
-            "-c",
-            "sandbox_workspace_write.exclude_slash_tmp=true",
-            "-c",
-            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
-            "escape",
-        ],
+        &[FULL_AUTO_NO_SHARED_TMP.as_slice(), &["escape"]].concat(),
         b"",
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
@@ -1473,8 +1451,8 @@ fn patches_of_one_response_apply_in_order() {
         "*** Begin Patch\n*** Update File: notes.txt\n@@\n-one\n+one\n+two\n*** End Patch\n";
     let server = ResponsesServer::start(vec![
         Reply::Events(vec![
-            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p1", "name": "apply_patch", "input": add}}),
-            json!({"type": "response.output_item.done", "item": {"type": "custom_tool_call", "call_id": "p2", "name": "apply_patch", "input": update}}),
+            patch_call("p1", &add),
+            patch_call("p2", &update),
             completed("r1", 1, 1),
         ]),
         Reply::Events(vec![message("edited"), completed("r2", 1, 1)]),
@@ -1518,15 +1496,7 @@ fn a_background_job_of_a_pty_command_dies_with_it() {
     ]);
     let out = ws.exec(
         &server,
-        &[
-            "--json",
-            "--full-auto",
-            "-c",
-            "sandbox_workspace_write.exclude_slash_tmp=true",
-            "-c",
-            "sandbox_workspace_write.exclude_tmpdir_env_var=true",
-            "go",
-        ],
+        &[FULL_AUTO_NO_SHARED_TMP.as_slice(), &["go"]].concat(),
         b"",
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
