@@ -1451,8 +1451,8 @@ fn patches_of_one_response_apply_in_order() {
         "*** Begin Patch\n*** Update File: notes.txt\n@@\n-one\n+one\n+two\n*** End Patch\n";
     let server = ResponsesServer::start(vec![
         Reply::Events(vec![
-            patch_call("p1", &add),
-            patch_call("p2", &update),
+            patch_call("p1", add),
+            patch_call("p2", update),
             completed("r1", 1, 1),
         ]),
         Reply::Events(vec![message("edited"), completed("r2", 1, 1)]),
