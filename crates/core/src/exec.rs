@@ -394,9 +394,10 @@ pub fn sandbox_note(
     ))
 }
 
-/// Whether the sandbox lets commands read `path` (always, without one). Files codex reads for
-/// the model itself (view_image) are held to the same policy.
-pub fn may_read(confinement: &Confinement, path: &Path) -> bool {
+/// Whether the sandbox lets commands read every one of `paths` (always, without one). Files
+/// codex reads for the model itself (view_image, checking a patch) are held to the same
+/// policy. The policy is resolved once for all of them.
+pub fn may_read<'a>(confinement: &Confinement, paths: impl IntoIterator<Item = &'a Path>) -> bool {
     let Confinement::LinuxHelper {
         policy_cwd,
         selection,
@@ -412,11 +413,13 @@ pub fn may_read(confinement: &Confinement, path: &Path) -> bool {
     ) else {
         return false;
     };
-    let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
-    matches!(
-        policy.decide(&path).access,
-        codex_protocol::FileSystemAccess::Read | codex_protocol::FileSystemAccess::Write
-    )
+    paths.into_iter().all(|path| {
+        let path = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
+        matches!(
+            policy.decide(&path).access,
+            codex_protocol::FileSystemAccess::Read | codex_protocol::FileSystemAccess::Write
+        )
+    })
 }
 
 #[cfg(test)]

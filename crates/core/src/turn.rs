@@ -711,7 +711,9 @@ impl Session {
                     let text = match path {
                         None => "failed to parse function arguments: `path` (a string) is required"
                             .to_string(),
-                        Some(path) if !exec::may_read(&self.settings.confinement, &path) => {
+                        Some(path)
+                            if !exec::may_read(&self.settings.confinement, [path.as_path()]) =>
+                        {
                             format!("Blocked by the sandbox: {} may not be read", path.display())
                         }
                         Some(path) => match crate::image::data_url(&path) {
@@ -853,15 +855,18 @@ fn next_item_id(counter: &AtomicU64) -> String {
 fn verify_patch(patch: &str, cwd: &Path, confinement: &Confinement) -> Result<(), String> {
     let parsed = codex_apply_patch::parse_patch(patch)
         .map_err(|e| format!("apply_patch verification failed: {e}"))?;
-    let readable = parsed.hunks.iter().all(|hunk| {
-        let path = match hunk {
+    let paths: Vec<PathBuf> = parsed
+        .hunks
+        .iter()
+        .map(|hunk| match hunk {
             codex_apply_patch::Hunk::Add { path, .. }
             | codex_apply_patch::Hunk::Delete { path, .. }
-            | codex_apply_patch::Hunk::Update { path, .. } => path,
-        };
-        exec::may_read(confinement, &codex_apply_patch::resolve_path(cwd, path))
-    });
-    if readable {
+            | codex_apply_patch::Hunk::Update { path, .. } => {
+                codex_apply_patch::resolve_path(cwd, path)
+            }
+        })
+        .collect();
+    if exec::may_read(confinement, paths.iter().map(PathBuf::as_path)) {
         codex_apply_patch::compute_plan(&parsed, cwd)
             .map_err(|e| format!("apply_patch verification failed: {e}"))?;
     }
