@@ -236,7 +236,8 @@ fn run_unsandboxed(
     sys::before_exec(&mut child, move || {
         if tty {
             sys::new_session()?;
-            claim_terminal()?;
+            // The raw error: between fork and exec only an errno reaches the parent.
+            sys::claim_terminal()?;
         }
         sys::close_descriptors_above_stderr(&[])
     });
@@ -299,7 +300,7 @@ fn run_landlock(
     sys::before_exec(&mut child, move || {
         sys::new_session()?;
         if tty {
-            claim_terminal()?;
+            sys::claim_terminal()?;
         }
         sys::kill_with_parent()?;
         let flags = if uid == 0 {

@@ -1631,3 +1631,68 @@ fn oss_and_the_configuration_switches() {
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stdout));
     assert_eq!(server.requests()[1].body["model"], "m2");
 }
+
+/// As an unprivileged user (the sandbox then needs a user namespace, or does without), a PTY
+/// session works on every route: input reaches the command through its terminal.
+#[test]
+fn a_pty_session_as_an_unprivileged_user() {
+    use std::os::unix::fs::{PermissionsExt, chown};
+    let root = Command::new("id").arg("-u").output().unwrap();
+    if text(&root.stdout).trim() != "0"
+        || Command::new("setpriv").arg("--version").output().is_err()
+    {
+        println!("SKIP: needs root and setpriv to run as nobody");
+        return;
+    }
+    const NOBODY: u32 = 65534;
+    for route in ["landlock", "bubblewrap", "builtin", "no-namespaces"] {
+        let ws = Workspace::new();
+        let bin_dir = tempfile::tempdir().unwrap();
+        let bin = bin_dir.path().join("codex");
+        std::fs::copy(codex(), &bin).unwrap();
+        for dir in [bin_dir.path(), ws.home.path(), ws.dir.path()] {
+            std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+            chown(dir, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        for entry in walk(ws.dir.path()) {
+            chown(&entry, Some(NOBODY), Some(NOBODY)).unwrap();
+        }
+        chown(ws.dir.path().join(".git"), Some(NOBODY), Some(NOBODY)).unwrap();
+        let server = ResponsesServer::start(vec![
+            Reply::Events(vec![
+                function_call(
+                    "call_1",
+                    "exec_command",
+                    &json!({"cmd": "printf 'name? '; read n; echo \"hi-$n\"; id -u", "tty": true, "yield_time_ms": 700}),
+                ),
+                completed("r1", 10, 10),
+            ]),
+            Reply::FromRequest(answer_with_input),
+            Reply::Events(vec![message("Done."), completed("r3", 10, 5)]),
+        ]);
+        let mut argv = ws.argv(
+            &server,
+            &[FULL_AUTO_NO_SHARED_TMP.as_slice(), &["greet"]].concat(),
+        );
+        argv.insert(1, format!("CODEX_LINUX_SANDBOX_FORCE={route}"));
+        let at = argv
+            .iter()
+            .position(|a| a == codex().to_str().unwrap())
+            .unwrap();
+        argv[at] = bin.display().to_string();
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--reuid", "nobody", "--regid", "nogroup", "--clear-groups"])
+            .args(&argv);
+        let out = run(command, b"");
+        assert_eq!(out.status.code(), Some(0), "{route}: {}", text(&out.stdout));
+        let done = self::events(&out)
+            .into_iter()
+            .find(|e| e["type"] == "item.completed" && e["item"]["type"] == "command_execution")
+            .unwrap_or_else(|| panic!("{route}: {}", text(&out.stdout)));
+        let output = done["item"]["aggregated_output"].as_str().unwrap();
+        assert!(output.contains("hi-codex"), "{route}: {output}");
+        assert!(output.contains("65534"), "{route}: ran as nobody: {output}");
+        assert_eq!(done["item"]["exit_code"], 0, "{route}");
+    }
+}
