@@ -30,6 +30,15 @@ pub fn kill_process_group(pgid: u32) {
     });
 }
 
+/// SIGKILL to process group `pgid` now.
+pub fn kill_group_now(pgid: u32) {
+    if let Ok(pgid) = libc::pid_t::try_from(pgid)
+        && pgid > 1
+    {
+        signal_group(pgid, libc::SIGKILL);
+    }
+}
+
 /// Whether standard input can be read right now without waiting: data, end of file, or a
 /// hung-up pipe. A pipe that is open but silent is not (nothing should block on it).
 pub fn stdin_ready() -> bool {

@@ -135,6 +135,17 @@ fn end(group: Option<u32>, own_session: bool) {
     }
 }
 
+/// What a command that has exited left running: SIGKILL at once, while its zombie still holds
+/// the group and session ids (no grace: the command itself is gone, and a delayed signal could
+/// reach a group that reused the id).
+fn kill_leftovers(group: Option<u32>, own_session: bool) {
+    let Some(leader) = group else { return };
+    crate::sys::kill_group_now(leader);
+    if own_session {
+        crate::sys::kill_session(leader);
+    }
+}
+
 /// The sessions of one thread.
 #[derive(Default)]
 pub struct ProcessManager {
@@ -226,7 +237,7 @@ impl ProcessManager {
                 })
                 .await;
             }
-            end(
+            kill_leftovers(
                 watched_group.lock().expect("group lock").take(),
                 own_session,
             );
@@ -251,7 +262,7 @@ impl ProcessManager {
         });
         let mut processes = self.processes.lock().expect("process table lock");
         if processes.len() >= MAX_SESSIONS {
-            // Ends the oldest (its group is killed as it drops).
+            // Ends the oldest.
             if let Some(oldest) = processes
                 .iter()
                 .min_by_key(|(_, p)| p.started)
