@@ -131,7 +131,7 @@ pub async fn run(
         .map_err(|e| format!("cannot start {}: {e}", argv[0]))?;
     let pid = child.id();
     // Dropped when this future is (an interrupted turn) or at the end: the group dies either way.
-    let _group = GroupGuard(pid);
+    let mut _group = GroupGuard(pid);
     let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<Vec<u8>>();
     for pipe in [
         child
@@ -162,10 +162,31 @@ pub async fn run(
     let deadline = tokio::time::sleep(request.timeout);
     tokio::pin!(deadline);
     let mut timed_out = false;
+    // Its end, seen without reaping it (unix): the zombie holds the group id while what the
+    // command left running is killed at once.
+    let exited = async {
+        // (`pid` is known until the child is reaped, which only happens below.)
+        #[cfg(unix)]
+        if let Some(pid) = pid {
+            let _ =
+                tokio::task::spawn_blocking(move || crate::sys::wait_exited_keeping_zombie(pid))
+                    .await;
+        }
+        #[cfg(not(unix))]
+        std::future::pending::<()>().await
+    };
+    tokio::pin!(exited);
     let status = loop {
         tokio::select! {
             Some(bytes) = rx.recv() => collected.push(&bytes),
-            status = child.wait() => break status.ok(),
+            () = &mut exited => {
+                #[cfg(unix)]
+                if let Some(pid) = _group.0.take() {
+                    crate::sys::kill_group_now(pid);
+                }
+                break child.wait().await.ok();
+            }
+            status = child.wait(), if !cfg!(unix) => break status.ok(),
             _ = &mut deadline, if !timed_out => {
                 timed_out = true;
                 kill_group(pid);
@@ -176,8 +197,7 @@ pub async fn run(
     while let Ok(Some(bytes)) = tokio::time::timeout(Duration::from_millis(200), rx.recv()).await {
         collected.push(&bytes);
     }
-    // Leave nothing behind: background children of the command die with their group (the
-    // guard does it as this returns).
+    // Nothing is left behind: background children of the command died with their group.
     Ok(CommandOutput {
         exit_code: if timed_out {
             None
@@ -486,6 +506,27 @@ mod tests {
         assert!(out.wall < Duration::from_secs(5));
         std::thread::sleep(Duration::from_millis(1500));
         assert!(!marker.exists(), "the background child was killed too");
+    }
+
+    #[test]
+    fn what_a_finished_command_left_running_is_killed() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().join("survived");
+        let req = request(
+            &format!(
+                "(sleep 1; touch {}) >/dev/null 2>&1 & echo done",
+                marker.display()
+            ),
+            dir.path(),
+        );
+        let out = run_now(&req);
+        assert_eq!(out.exit_code, Some(0));
+        assert!(out.output.contains("done"));
+        std::thread::sleep(Duration::from_millis(1500));
+        assert!(
+            !marker.exists(),
+            "the background child outlived the command"
+        );
     }
 
     #[test]
