@@ -14,6 +14,8 @@ mod bwrap;
 #[cfg(target_os = "linux")]
 mod landlock_apply;
 #[cfg(target_os = "linux")]
+mod mount_points;
+#[cfg(target_os = "linux")]
 pub mod procs;
 #[cfg(target_os = "linux")]
 mod run;

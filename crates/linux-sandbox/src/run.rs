@@ -10,6 +10,7 @@
 
 use crate::bwrap::{self, BwrapProblem};
 use crate::landlock_apply::{self, LandlockError, MIN_ABI};
+use crate::mount_points::{Claim, MountPoints};
 use crate::seccomp_apply::{self, SeccompError};
 use crate::sys;
 use codex_protocol::{FileSystemAccess, NetworkSandboxPolicy};
@@ -162,9 +163,11 @@ fn wait(mut command: Command, program: &OsString) -> Result<ExitStatus, SandboxE
         program: program.to_string_lossy().into_owned(),
         source,
     };
+    // Before the spawn, so that all the command's descendants end up ours.
+    let subreaper = sys::become_subreaper().is_ok();
     let child = command.spawn().map_err(error)?;
     sys::forward_termination_to_group(child.id());
-    sys::wait_then_kill_group(child.id()).map_err(error)
+    sys::wait_then_kill_group(child.id(), subreaper).map_err(error)
 }
 
 /// Whether this process may become the command itself (exec in place, no extra process):
@@ -265,22 +268,21 @@ fn run_landlock(
     if !allow_namespaces {
         warnings.push(PER_ENTRY_LIMIT.to_string());
     }
-    let missing: Vec<PathBuf> = if allow_namespaces {
-        plan.read_only_mounts
-            .iter()
-            .filter(|m| !m.exists)
-            .map(|m| m.path.clone())
-            .collect()
-    } else {
-        Vec::new()
-    };
-    let (synthetic, uncreatable) = Synthetic::create_where_possible(missing)?;
-    let mount_paths: Vec<PathBuf> = plan
-        .read_only_mounts
-        .iter()
-        .map(|m| m.path.clone())
-        .filter(|p| !uncreatable.contains(p))
-        .collect();
+    // With a mount namespace, protected paths are mounted over: missing ones get a mount
+    // point, and empty directories (maybe another command's mount point) are held meanwhile.
+    let mut mount_points = MountPoints::default();
+    let mut mount_paths: Vec<PathBuf> = Vec::new();
+    if allow_namespaces {
+        for mount in &plan.read_only_mounts {
+            if mount_points
+                .claim(&mount.path)
+                .map_err(SandboxError::Setup)?
+                != Claim::Uncreatable
+            {
+                mount_paths.push(mount.path.clone());
+            }
+        }
+    }
     let ns_rules = plan.rules;
     // With a mount namespace the whole tree is read-only by mount flags too, so what Landlock
     // does not mediate (chmod, chown, utimes, xattrs) cannot touch read-only paths either.
@@ -345,11 +347,11 @@ fn run_landlock(
         seccomp_apply::install(&seccomp).map_err(io::Error::other)?;
         Ok(())
     });
-    if can_exec_in_place(synthetic.0.is_empty()) {
+    if can_exec_in_place(mount_points.is_empty()) {
         return Err(exec_in_place(child, &command[0], warnings));
     }
     let status = wait(child, &command[0]);
-    drop(synthetic);
+    drop(mount_points);
     status
 }
 
@@ -361,10 +363,16 @@ fn run_bubblewrap(
     abi: u8,
     bwrap: Option<&bwrap::Bwrap>,
 ) -> Result<ExitStatus, SandboxError> {
-    // Mount points for missing masked paths: made here (so we know they are ours to remove);
-    // where the user cannot create one, the user cannot create that path either.
-    let wanted = bwrap_plan(policy).synthetic_targets;
-    let (synthetic, uncreatable) = Synthetic::create_where_possible(wanted)?;
+    // Mount points for missing masked paths are made here (where the user cannot create one,
+    // the user cannot create that path either); empty directories masked under a writable
+    // parent (maybe another command's mount points) are held while the command runs.
+    let mut mount_points = MountPoints::default();
+    let mut uncreatable = Vec::new();
+    for path in mount_targets(policy) {
+        if mount_points.claim(&path).map_err(SandboxError::Setup)? == Claim::Uncreatable {
+            uncreatable.push(path);
+        }
+    }
     let plan = bwrap_plan_with(policy, &BwrapFacts { uncreatable });
     let exe = std::env::current_exe().map_err(SandboxError::Setup)?;
     let mut args: Vec<OsString> = plan.args.iter().map(OsString::from).collect();
@@ -404,10 +412,10 @@ fn run_bubblewrap(
     inner.push("--".into());
     inner.extend(command.iter().cloned());
 
-    let in_place = can_exec_in_place(synthetic.0.is_empty());
+    let in_place = can_exec_in_place(mount_points.is_empty());
     let Some(bwrap) = bwrap else {
         let status = run_builtin(request, &args, &inner, policy.network, in_place);
-        drop(synthetic);
+        drop(mount_points);
         return status;
     };
     args.push("--".into());
@@ -437,8 +445,29 @@ fn run_bubblewrap(
         return Err(exec_in_place(child, &program, &[]));
     }
     let status = wait(child, &program);
-    drop(synthetic);
+    drop(mount_points);
     status
+}
+
+/// The paths the bubblewrap plan mounts over that a command could otherwise create: the
+/// synthetic targets (missing masked paths) and existing directories masked read-only or
+/// denied under a writable parent.
+fn mount_targets(policy: &ResolvedPolicy) -> Vec<PathBuf> {
+    let mut targets = bwrap_plan(policy).synthetic_targets;
+    for rule in policy.rules() {
+        let under_writable = rule
+            .path
+            .parent()
+            .is_some_and(|parent| policy.decide(parent).access == FileSystemAccess::Write);
+        if rule.access != FileSystemAccess::Write
+            && rule.kind == codex_sandbox::PathKind::Dir
+            && under_writable
+            && !targets.contains(&rule.path)
+        {
+            targets.push(rule.path.clone());
+        }
+    }
+    targets
 }
 
 /// Landlock as a second layer inside the namespace view: read `/`, write only the writable
@@ -542,49 +571,6 @@ fn claim_terminal() -> io::Result<()> {
 fn fail(message: &str) -> i32 {
     eprintln!("codex-linux-sandbox: {message}");
     crate::EXIT_SANDBOX_ERROR
-}
-
-/// Empty directories made on the host as mount points for missing protected paths, removed
-/// again (when still empty) once the command is over.
-struct Synthetic(Vec<PathBuf>);
-
-impl Synthetic {
-    /// Creates each directory; returns the ones made and the paths this user may not create
-    /// (no permission, or a read-only filesystem), which need no mask.
-    fn create_where_possible(paths: Vec<PathBuf>) -> Result<(Self, Vec<PathBuf>), SandboxError> {
-        let mut made = Synthetic(Vec::new());
-        let mut uncreatable = Vec::new();
-        for path in paths {
-            match std::fs::create_dir(&path) {
-                Ok(()) => made.0.push(path),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
-                    ) =>
-                {
-                    uncreatable.push(path)
-                }
-                Err(e) => {
-                    return Err(SandboxError::Setup(io::Error::new(
-                        e.kind(),
-                        format!("creating the mount point {}: {e}", path.display()),
-                    )));
-                }
-            }
-        }
-        Ok((made, uncreatable))
-    }
-}
-
-impl Drop for Synthetic {
-    fn drop(&mut self) {
-        for path in self.0.iter().rev() {
-            // Only an empty directory is removed: anything else is not ours.
-            let _ = std::fs::remove_dir(path);
-        }
-    }
 }
 
 /// The exit code that reports how `status` ended, or the signal that ended it.

@@ -474,10 +474,35 @@ pub fn kill_session(session: libc::pid_t) {
     }
 }
 
+/// Makes this process the reaper of its orphaned descendants: whatever the command leaves
+/// behind, even in a session of its own (a daemon), becomes our child when its parent dies, so
+/// [`wait_then_kill_group`] can find and kill it without scanning /proc. Kept across exec, so
+/// only for a helper that stays to wait.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    check(unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) }).map(drop)
+}
+
+/// This process's children (unreaped ones included), from /proc/self/task/*/children; `None`
+/// when the kernel does not offer those files (CONFIG_PROC_CHILDREN).
+fn own_children() -> Option<Vec<libc::pid_t>> {
+    let mut children = Vec::new();
+    for task in std::fs::read_dir("/proc/self/task").ok()?.flatten() {
+        let list = std::fs::read_to_string(task.path().join("children")).ok()?;
+        children.extend(
+            list.split_whitespace()
+                .filter_map(|p| p.parse::<libc::pid_t>().ok()),
+        );
+    }
+    Some(children)
+}
+
 /// Waits until child `pid` has ended without reaping it, kills what is left of its process
-/// group (the zombie keeps the id from being reused meanwhile), then reaps it.
-pub fn wait_then_kill_group(pid: u32) -> io::Result<std::process::ExitStatus> {
-    use std::os::unix::process::ExitStatusExt;
+/// group (the zombie keeps the id from being reused meanwhile) and everything else it left
+/// running, then reaps it. With [`become_subreaper`] in force, what is left is found among our
+/// own children (ids that cannot be reused before we reap them); otherwise by the child's
+/// session, read from /proc.
+pub fn wait_then_kill_group(pid: u32, subreaper: bool) -> io::Result<std::process::ExitStatus> {
     let pid = libc::pid_t::try_from(pid)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
     loop {
@@ -503,9 +528,42 @@ pub fn wait_then_kill_group(pid: u32) -> io::Result<std::process::ExitStatus> {
     unsafe {
         libc::killpg(pid, libc::SIGKILL);
     }
-    // Jobs a shell started with job control live in groups of their own, in the child's
-    // session (its id is the child's pid, not reusable while the child is a zombie).
-    kill_session(pid);
+    match own_children().filter(|_| subreaper) {
+        Some(_) => kill_orphans(pid),
+        // Jobs a shell started with job control live in groups of their own, in the child's
+        // session (its id is the child's pid, not reusable while the child is a zombie).
+        None => kill_session(pid),
+    }
+    reap(pid)
+}
+
+/// SIGKILLs and reaps every child but `keep`, round after round: the children of each one
+/// killed become ours before it can be reaped, so the next round finds them.
+fn kill_orphans(keep: libc::pid_t) {
+    loop {
+        let others: Vec<libc::pid_t> = own_children()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|&child| child != keep)
+            .collect();
+        if others.is_empty() {
+            return;
+        }
+        for &child in &others {
+            // SAFETY: kill with integers; an unreaped child's id cannot be reused.
+            unsafe {
+                libc::kill(child, libc::SIGKILL);
+            }
+        }
+        for child in others {
+            let _ = reap(child);
+        }
+    }
+}
+
+/// Waits for child `pid` and returns how it ended.
+fn reap(pid: libc::pid_t) -> io::Result<std::process::ExitStatus> {
+    use std::os::unix::process::ExitStatusExt;
     let mut status = 0;
     loop {
         // SAFETY: reaping our own child.

@@ -2,4 +2,5 @@
 
 mod conformance;
 mod kernel_properties;
+mod mount_points;
 mod refusals;

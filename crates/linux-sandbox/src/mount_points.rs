@@ -1,0 +1,273 @@
+//! Empty directories used as mount points for protected paths that do not exist (`/tmp/.git`
+//! in a repository-less `/tmp`), shared safely between sandboxed commands running at once.
+//!
+//! A mount point is made on the host and removed when the command is over. Another sandboxed
+//! command may meanwhile have found the same directory and mounted over it in its own mount
+//! namespace; removing the directory on the host would detach that mount there, and that
+//! command could then create the protected path for real. So every command that mounts over
+//! an empty directory holds a shared `flock` on it until it ends, and a directory is removed
+//! only under an exclusive lock, taken without waiting: while anyone still uses it, it stays,
+//! and the last user removes it. A directory we made carries the extended attribute
+//! [`MARKER`], so the last user removes it even when another command made it; an empty
+//! directory without the marker is the user's and is only locked, never removed.
+
+#![allow(unsafe_code)] // flock, xattrs and fstat on descriptors we own; see the SAFETY notes.
+
+use std::ffi::CString;
+use std::io;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+/// Extended attribute marking a directory made as a mount point.
+const MARKER: &std::ffi::CStr = c"user.codex.mount-point";
+
+/// How often a claim starts over when the directory is replaced under it before giving up.
+const ATTEMPTS: usize = 20;
+
+/// The mount points in use by this command; they are released (and removed where this was the
+/// last user) when this is dropped.
+#[derive(Default)]
+pub struct MountPoints {
+    held: Vec<Held>,
+}
+
+struct Held {
+    path: PathBuf,
+    dir: OwnedFd,
+    /// Made by this command (removable even where the marker could not be set).
+    made: bool,
+}
+
+/// What claiming found at one path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Claim {
+    /// An empty directory, now held until the command ends.
+    Held,
+    /// Something that is not an empty directory (the user's own `.git`, a pointer file, a
+    /// symlink): mounted over as it is, nothing to hold.
+    NotEmpty,
+    /// Missing, and this user may not create it (no permission, read-only filesystem): then
+    /// the command cannot create it either, so it needs no mount.
+    Uncreatable,
+}
+
+impl MountPoints {
+    /// Whether nothing is held (the helper may then exec the command in place).
+    pub fn is_empty(&self) -> bool {
+        self.held.is_empty()
+    }
+
+    /// Makes sure `path` exists as a directory to mount over, holding it while it is an empty
+    /// directory. Errors name the path.
+    pub fn claim(&mut self, path: &Path) -> io::Result<Claim> {
+        let named =
+            |e: io::Error| io::Error::new(e.kind(), format!("mount point {}: {e}", path.display()));
+        let c_path = CString::new(path.as_os_str().as_bytes())
+            .map_err(|_| named(io::Error::from(io::ErrorKind::InvalidInput)))?;
+        for _ in 0..ATTEMPTS {
+            let mut made = false;
+            let dir = match open_dir(&c_path) {
+                Ok(dir) => dir,
+                Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+                    match std::fs::create_dir(path) {
+                        Ok(()) => made = true,
+                        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                        Err(e)
+                            if matches!(
+                                e.kind(),
+                                io::ErrorKind::PermissionDenied | io::ErrorKind::ReadOnlyFilesystem
+                            ) =>
+                        {
+                            return Ok(Claim::Uncreatable);
+                        }
+                        Err(e) => return Err(named(e)),
+                    }
+                    match open_dir(&c_path) {
+                        Ok(dir) => dir,
+                        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                        Err(e) => return Err(named(e)),
+                    }
+                }
+                // A file, a symlink, or a directory this user may not read: not a mount point
+                // of ours, mounted over as it is.
+                Err(e)
+                    if matches!(
+                        e.raw_os_error(),
+                        Some(libc::ENOTDIR | libc::ELOOP | libc::EACCES)
+                    ) =>
+                {
+                    return Ok(Claim::NotEmpty);
+                }
+                Err(e) => return Err(named(e)),
+            };
+            if made {
+                // Best effort: where the filesystem has no user attributes, only the maker
+                // removes it.
+                // SAFETY: setting an attribute on a descriptor we own, from a static value.
+                unsafe {
+                    libc::fsetxattr(dir.as_raw_fd(), MARKER.as_ptr(), c"1".as_ptr().cast(), 1, 0)
+                };
+            } else if !is_empty_dir(path).map_err(named)? {
+                return Ok(Claim::NotEmpty);
+            }
+            // Waits only while a last user is removing it.
+            flock(&dir, libc::LOCK_SH).map_err(named)?;
+            // Removed (or replaced) before we held it: start over.
+            if !still_at(&dir, &c_path) {
+                continue;
+            }
+            self.held.push(Held {
+                path: path.to_path_buf(),
+                dir,
+                made,
+            });
+            return Ok(Claim::Held);
+        }
+        Err(named(io::Error::other(
+            "it kept being replaced while it was being claimed",
+        )))
+    }
+}
+
+impl Drop for MountPoints {
+    fn drop(&mut self) {
+        for held in self.held.drain(..).rev() {
+            let ours = held.made || has_marker(&held.dir);
+            // The exclusive lock is had only when no other command holds it; then it is still
+            // at its path (removal needs this lock) and nobody mounts over it until we let go.
+            if ours && flock(&held.dir, libc::LOCK_EX | libc::LOCK_NB).is_ok() {
+                // Only an empty directory goes: anything put in it is not ours.
+                let _ = std::fs::remove_dir(&held.path);
+            }
+        }
+    }
+}
+
+fn open_dir(path: &CString) -> io::Result<OwnedFd> {
+    // SAFETY: open with a NUL-terminated path; the descriptor is owned on success.
+    let fd = unsafe {
+        libc::open(
+            path.as_ptr(),
+            libc::O_RDONLY | libc::O_DIRECTORY | libc::O_NOFOLLOW | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fd was just opened and is ours alone.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+fn is_empty_dir(path: &Path) -> io::Result<bool> {
+    Ok(std::fs::read_dir(path)?.next().is_none())
+}
+
+fn flock(dir: &OwnedFd, operation: libc::c_int) -> io::Result<()> {
+    loop {
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(dir.as_raw_fd(), operation) } == 0 {
+            return Ok(());
+        }
+        let error = io::Error::last_os_error();
+        if error.kind() != io::ErrorKind::Interrupted {
+            return Err(error);
+        }
+    }
+}
+
+/// Whether `dir` is still the directory at `path` (same device and inode, not removed).
+fn still_at(dir: &OwnedFd, path: &CString) -> bool {
+    // SAFETY: fstat/lstat write into stat buffers we own.
+    let (mut held, mut now): (libc::stat, libc::stat) = unsafe { std::mem::zeroed() };
+    let ok = unsafe {
+        libc::fstat(dir.as_raw_fd(), &mut held) == 0 && libc::lstat(path.as_ptr(), &mut now) == 0
+    };
+    ok && held.st_nlink > 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino
+}
+
+fn has_marker(dir: &OwnedFd) -> bool {
+    let mut value = [0u8; 1];
+    // SAFETY: reading an attribute into a buffer we own.
+    let read = unsafe {
+        libc::fgetxattr(
+            dir.as_raw_fd(),
+            MARKER.as_ptr(),
+            value.as_mut_ptr().cast(),
+            value.len(),
+        )
+    };
+    read == 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_mount_point_stays_while_another_command_holds_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".git");
+        let mut first = MountPoints::default();
+        assert_eq!(first.claim(&path).unwrap(), Claim::Held);
+        let mut second = MountPoints::default();
+        assert_eq!(second.claim(&path).unwrap(), Claim::Held);
+        drop(first);
+        assert!(path.is_dir(), "removed while the second command used it");
+        drop(second);
+        assert!(
+            !path.exists(),
+            "the last user removes a marked mount point, though it did not make it"
+        );
+    }
+
+    #[test]
+    fn the_users_own_directories_are_never_removed() {
+        let tmp = tempfile::tempdir().unwrap();
+        let empty = tmp.path().join(".codex");
+        std::fs::create_dir(&empty).unwrap();
+        let full = tmp.path().join(".git");
+        std::fs::create_dir(&full).unwrap();
+        std::fs::write(full.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        let file = tmp.path().join(".agents");
+        std::fs::write(&file, "").unwrap();
+        let mut points = MountPoints::default();
+        assert_eq!(points.claim(&empty).unwrap(), Claim::Held);
+        assert_eq!(points.claim(&full).unwrap(), Claim::NotEmpty);
+        assert_eq!(points.claim(&file).unwrap(), Claim::NotEmpty);
+        assert!(!points.is_empty());
+        drop(points);
+        assert!(empty.is_dir() && full.is_dir() && file.is_file());
+    }
+
+    #[test]
+    fn a_removed_mount_point_is_made_again() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".git");
+        let mut points = MountPoints::default();
+        points.claim(&path).unwrap();
+        drop(points);
+        let mut again = MountPoints::default();
+        assert_eq!(again.claim(&path).unwrap(), Claim::Held);
+        assert!(path.is_dir());
+        let read_only = tmp.path().join("ro");
+        std::fs::create_dir(&read_only).unwrap();
+        if sys_is_root() {
+            return; // root may create anywhere
+        }
+        std::fs::set_permissions(
+            &read_only,
+            std::os::unix::fs::PermissionsExt::from_mode(0o555),
+        )
+        .unwrap();
+        assert_eq!(
+            again.claim(&read_only.join(".git")).unwrap(),
+            Claim::Uncreatable
+        );
+    }
+
+    fn sys_is_root() -> bool {
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() == 0 }
+    }
+}

@@ -1,0 +1,111 @@
+//! Mount points shared by commands running at once: a command that ends must not remove the
+//! mount point another one is still using (which would detach the mount in that command's
+//! namespace and let it create the protected path for real), and the last one leaves nothing
+//! behind. And while the helper waits to clean up, nothing the command started outlives it.
+
+use super::conformance::{have, is_root};
+use codex_protocol::SandboxPolicy;
+use codex_sandbox::GitMode;
+use codex_sandbox::config::SandboxSelection;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn helper(ws: &Path, force: &str, script: &str) -> Command {
+    let request = codex_linux_sandbox::SandboxRequest {
+        policy_cwd: ws.to_path_buf(),
+        command_cwd: ws.to_path_buf(),
+        tty: false,
+        selection: SandboxSelection::Legacy {
+            policy: SandboxPolicy::WorkspaceWrite {
+                writable_roots: vec![],
+                network_access: false,
+                exclude_tmpdir_env_var: true,
+                exclude_slash_tmp: true,
+                read_only_access: Default::default(),
+            },
+            git: GitMode::ReadOnly,
+        },
+    };
+    let mut command = Command::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"));
+    command
+        .arg("--request")
+        .arg(serde_json::to_string(&request).unwrap())
+        .args(["--", "sh", "-c", script])
+        .env(codex_linux_sandbox::FORCE_ENV, force)
+        .stdin(Stdio::null());
+    command
+}
+
+#[test]
+fn a_mount_point_outlives_every_command_that_uses_it_and_no_longer() {
+    let mut routes = vec![("", "landlock")];
+    if have("/usr/bin/bwrap") {
+        routes.push(("bubblewrap", "bubblewrap"));
+    } else {
+        println!("SKIP: the bubblewrap route (no /usr/bin/bwrap)");
+    }
+    if is_root() || Path::new("/proc/sys/kernel/unprivileged_userns_clone").exists() {
+        routes.push(("builtin", "built-in executor"));
+    }
+    for (force, route) in routes {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        let git = ws.join(".git");
+        let first = helper(&ws, force, "sleep 0.5").spawn().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !git.exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{route}: no mount point was made"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        // Still running when the first one ends and cleans up.
+        let second = helper(
+            &ws,
+            force,
+            "sleep 1.2; mkdir .git 2>/dev/null && echo made .git; touch .git/config 2>/dev/null && echo wrote .git/config; echo done",
+        )
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+        let first = first.wait_with_output().unwrap();
+        assert!(first.status.success(), "{route}: {first:?}");
+        assert!(
+            git.is_dir(),
+            "{route}: the mount point went while another command used it"
+        );
+        let second = second.wait_with_output().unwrap();
+        let stdout = String::from_utf8_lossy(&second.stdout);
+        assert_eq!(
+            stdout, "done\n",
+            "{route}: .git was not protected to the end"
+        );
+        for name in [".git", ".codex", ".agents"] {
+            assert!(!ws.join(name).exists(), "{route}: {name} was left behind");
+        }
+    }
+}
+
+/// While the helper waits (here: to remove the mount point afterwards), nothing the command
+/// started outlives it, not even a daemon in a session of its own: the helper is the
+/// subreaper of the command's descendants.
+#[test]
+fn a_daemon_does_not_outlive_its_command_on_the_landlock_route() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = std::fs::canonicalize(dir.path()).unwrap();
+    let marker = ws.join("survived");
+    let output = helper(
+        &ws,
+        "",
+        "setsid sh -c 'sleep 0.7; touch survived' </dev/null >/dev/null 2>&1 & sleep 0.2; echo started",
+    )
+    .output()
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "started\n");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert!(!marker.exists(), "the daemon outlived its command");
+    assert!(!ws.join(".git").exists(), "the mount point was left behind");
+}
