@@ -220,6 +220,9 @@ fn run_builtin(
         sys::fork_and_mirror_child()?;
         sys::kill_with_parent()?;
         crate::builtin::enter(&plan)?;
+        // While the namespace's capabilities are still ours (exec as a non-root user loses
+        // them, and with them the power to shrink the bounding set), as `bwrap --cap-drop ALL`.
+        sys::drop_all_capabilities()?;
         sys::close_descriptors_above_stderr(&[])
     });
     if in_place {

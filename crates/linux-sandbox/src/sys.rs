@@ -287,24 +287,6 @@ pub fn detach_mount(path: &Path) -> io::Result<()> {
 /// Drops every capability: the bounding set (so exec cannot regain any, even as root), the
 /// ambient set, and the effective, permitted and inheritable sets.
 pub fn drop_all_capabilities() -> io::Result<()> {
-    // SAFETY: prctl with integer arguments; EINVAL past the last capability ends the loop.
-    for cap in 0..64 {
-        if unsafe { libc::prctl(libc::PR_CAPBSET_READ, cap, 0, 0, 0) } < 0 {
-            break;
-        }
-        // EPERM without CAP_SETPCAP: then the set is already as small as it can get for us.
-        unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) };
-    }
-    // SAFETY: as above.
-    unsafe {
-        libc::prctl(
-            libc::PR_CAP_AMBIENT,
-            libc::PR_CAP_AMBIENT_CLEAR_ALL,
-            0,
-            0,
-            0,
-        )
-    };
     #[repr(C)]
     struct Header {
         version: u32,
@@ -318,9 +300,40 @@ pub fn drop_all_capabilities() -> io::Result<()> {
         inheritable: u32,
     }
     const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+    const CAP_SETPCAP: u32 = 8;
     let header = Header {
         version: LINUX_CAPABILITY_VERSION_3,
         pid: 0,
+    };
+    let mut data = [Data {
+        effective: 0,
+        permitted: 0,
+        inheritable: 0,
+    }; 2];
+    // SAFETY: header and data are the layouts capget(2) documents for version 3.
+    let result = unsafe { libc::syscall(libc::SYS_capget, &header, data.as_mut_ptr()) };
+    if result != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // Only with CAP_SETPCAP can the bounding set shrink; without it (an unprivileged user, or
+    // inside bubblewrap after --cap-drop ALL) it is already as small as it can get for us.
+    if data[0].effective & (1 << CAP_SETPCAP) != 0 {
+        // SAFETY: prctl with integer arguments; EINVAL past the last capability ends the loop.
+        for cap in 0..64 {
+            if unsafe { libc::prctl(libc::PR_CAPBSET_DROP, cap, 0, 0, 0) } < 0 {
+                break;
+            }
+        }
+    }
+    // SAFETY: as above.
+    unsafe {
+        libc::prctl(
+            libc::PR_CAP_AMBIENT,
+            libc::PR_CAP_AMBIENT_CLEAR_ALL,
+            0,
+            0,
+            0,
+        )
     };
     let data = [Data {
         effective: 0,

@@ -79,6 +79,15 @@ def run(op):
             line = [l for l in f if l.startswith("NoNewPrivs:")][0]
         if line.split()[1] != "1":
             raise OSError(errno.EPERM, "no_new_privs is not set")
+    elif kind == "caps":
+        # Every capability set empty, the bounding set too unless told otherwise.
+        with open("/proc/self/status") as f:
+            sets = {l.split(":")[0]: int(l.split()[1], 16) for l in f if l.startswith("Cap")}
+        if not op["bounding"]:
+            del sets["CapBnd"]
+        held = [name for name, value in sets.items() if value]
+        if held:
+            raise OSError(errno.EPERM, "capabilities held: " + ", ".join(held))
     else:
         raise ValueError(kind)
 
