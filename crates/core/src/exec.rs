@@ -258,12 +258,15 @@ pub(crate) fn confined_command(
         // kill the command's own group and remove the mount points it made.
         .kill_on_drop(false);
     #[cfg(unix)]
-    if tty && matches!(confinement, Confinement::None) {
-        // A session of its own (so also a group of its own) with the PTY as its terminal; the
-        // sandbox helper does the same for its command.
-        crate::sys::lead_session_on_stdin_tty(&mut command);
-    } else {
-        command.process_group(0);
+    match confinement {
+        // A session of its own (so also a group of its own) with the PTY as its terminal.
+        Confinement::None if tty => crate::sys::lead_session_on_stdin_tty(&mut command),
+        Confinement::None => {
+            command.process_group(0);
+        }
+        // A session of its own without a terminal: the helper gives the command its session
+        // (and claims the PTY for it with `tty`), becoming the command where it can.
+        Confinement::LinuxHelper { .. } => crate::sys::lead_new_session(&mut command),
     }
     command
 }

@@ -99,6 +99,21 @@ pub fn open_pty() -> std::io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd
     Ok((master, slave))
 }
 
+/// Makes the child lead a new session (so also a process group) without a controlling
+/// terminal. The sandbox helper started so can become the command itself instead of waiting
+/// for it, since the command then already has the session `setsid` would give it.
+pub fn lead_new_session(command: &mut tokio::process::Command) {
+    // SAFETY: between fork and exec the closure makes one async-signal-safe system call.
+    unsafe {
+        command.pre_exec(|| {
+            if libc::setsid() < 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 /// Makes the child a session leader whose controlling terminal is its standard input (a PTY
 /// made for it alone), so job control and Ctrl-C written to the PTY work.
 pub fn lead_session_on_stdin_tty(command: &mut tokio::process::Command) {

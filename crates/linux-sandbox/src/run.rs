@@ -171,10 +171,12 @@ fn wait(mut command: Command, program: &OsString) -> Result<ExitStatus, SandboxE
 }
 
 /// Whether this process may become the command itself (exec in place, no extra process):
-/// nothing needs cleaning up afterwards, and it is not a process-group leader (which could
-/// not start a new session).
+/// nothing needs cleaning up afterwards, and it can give the command a session of its own —
+/// it is not a process-group leader (`setsid` works), or it already leads a session without a
+/// terminal (as core starts it).
 fn can_exec_in_place(nothing_to_clean_up: bool) -> bool {
-    nothing_to_clean_up && !sys::is_process_group_leader()
+    nothing_to_clean_up
+        && (!sys::is_process_group_leader() || sys::leads_session_without_terminal())
 }
 
 /// Replaces this process with `command` (its setup closures run first). Returns only on

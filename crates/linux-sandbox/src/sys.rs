@@ -35,9 +35,42 @@ pub fn kill_with_parent() -> io::Result<()> {
 }
 
 /// `setsid`: a new session without a controlling terminal (no TIOCSTI into the user's shell).
+/// A process that already leads a session without a terminal (core starts the helper so) has
+/// what `setsid` would give it.
 pub fn new_session() -> io::Result<()> {
     // SAFETY: setsid takes no arguments.
-    check(unsafe { libc::setsid() }).map(drop)
+    if unsafe { libc::setsid() } >= 0 {
+        return Ok(());
+    }
+    let error = io::Error::last_os_error();
+    if leads_session_without_terminal() {
+        return Ok(());
+    }
+    Err(error)
+}
+
+/// Whether this process leads a session that has no controlling terminal. Async-signal-safe
+/// (getsid, getpid, open, close), so usable between fork and exec.
+pub fn leads_session_without_terminal() -> bool {
+    // SAFETY: getsid/getpid cannot fail for the calling process.
+    if unsafe { libc::getsid(0) != libc::getpid() } {
+        return false;
+    }
+    // /dev/tty opens only with a controlling terminal; ENXIO says there is none. Any other
+    // failure (no /dev/tty in a container) proves nothing, so counts as having one.
+    // SAFETY: open with a static NUL-terminated path; the descriptor is closed at once.
+    let fd = unsafe {
+        libc::open(
+            c"/dev/tty".as_ptr(),
+            libc::O_RDONLY | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if fd >= 0 {
+        // SAFETY: closing the descriptor just opened.
+        unsafe { libc::close(fd) };
+        return false;
+    }
+    io::Error::last_os_error().raw_os_error() == Some(libc::ENXIO)
 }
 
 /// Makes standard input, a terminal, the controlling terminal of this process's new session

@@ -1696,3 +1696,42 @@ fn a_pty_session_as_an_unprivileged_user() {
         assert_eq!(done["item"]["exit_code"], 0, "{route}");
     }
 }
+
+/// Under the read-only sandbox (nothing for the helper to clean up afterwards) the helper
+/// becomes the command instead of waiting for it as an extra process: the command's parent is
+/// `codex exec` itself, and the command still leads a session of its own.
+#[test]
+fn the_sandbox_helper_becomes_the_command_when_it_has_nothing_to_clean_up() {
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call(
+                "c1",
+                "exec_command",
+                &json!({"cmd": "echo parent: $(tr '\\0' ' ' < /proc/$PPID/cmdline); echo pid $$ session $(cut -d' ' -f6 /proc/$$/stat)"}),
+            ),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("done"), completed("r2", 1, 1)]),
+    ]);
+    let ws = Workspace::new();
+    let out = ws.exec(&server, &["--json", "-s", "read-only", "go"], b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = events(&out);
+    let output = events
+        .iter()
+        .find(|e| e["type"] == "item.completed" && e["item"]["type"] == "command_execution")
+        .unwrap()["item"]["aggregated_output"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let parent = output.lines().next().unwrap();
+    assert!(
+        parent.contains(" exec ") && !parent.contains("codex-linux-sandbox"),
+        "{output}"
+    );
+    let ids: Vec<&str> = output.lines().nth(1).unwrap().split(' ').collect();
+    assert_eq!(
+        ids[1], ids[3],
+        "the command leads its own session: {output}"
+    );
+}
