@@ -44,27 +44,21 @@ pub enum BwrapProblem {
     },
 }
 
-type Probed = Vec<(PathBuf, Result<Bwrap, BwrapProblem>)>;
+type Probed =
+    std::sync::Mutex<std::collections::HashMap<PathBuf, Option<Result<Bwrap, BwrapProblem>>>>;
 
+/// Probe results of this process, by canonical path.
 static PROBED: OnceLock<Probed> = OnceLock::new();
 
-/// Candidate paths, canonical and without duplicates (`/bin/bwrap` is often `/usr/bin/bwrap`).
-fn candidates() -> Vec<PathBuf> {
-    let mut names = vec![PathBuf::from("/usr/bin/bwrap")];
-    if let Some(path) = std::env::var_os("PATH") {
-        names.extend(
-            std::env::split_paths(&path)
-                .map(|dir| dir.join("bwrap"))
-                .filter(|c| c.is_absolute()),
-        );
-    }
-    let mut out: Vec<PathBuf> = Vec::new();
-    for real in names.iter().filter_map(|n| std::fs::canonicalize(n).ok()) {
-        if !out.contains(&real) {
-            out.push(real);
-        }
-    }
-    out
+/// Candidate names in order of preference: `/usr/bin/bwrap`, then `bwrap` in each `PATH`
+/// directory.
+fn candidate_names() -> impl Iterator<Item = PathBuf> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let on_path: Vec<PathBuf> = std::env::split_paths(&path)
+        .map(|dir| dir.join("bwrap"))
+        .filter(|c| c.is_absolute())
+        .collect();
+    std::iter::once(PathBuf::from("/usr/bin/bwrap")).chain(on_path)
 }
 
 /// Where probe results are kept between runs: `$XDG_CACHE_HOME/codex` or `~/.cache/codex`.
@@ -160,27 +154,52 @@ fn probe(path: &Path) -> Option<Result<Bwrap, BwrapProblem>> {
 }
 
 /// The bubblewrap to use, skipping candidates under any of `untrusted` (the writable roots).
+/// Candidates are resolved and probed lazily, in order, so the usual `/usr/bin/bwrap` costs
+/// one lookup; one under an untrusted root is never even run to be probed.
 pub fn find(untrusted: &[PathBuf]) -> Result<Bwrap, BwrapProblem> {
-    let probed = PROBED.get_or_init(|| {
-        candidates()
-            .into_iter()
-            .filter_map(|c| probe(&c).map(|result| (c, result)))
-            .collect()
-    });
+    let mut seen: Vec<PathBuf> = Vec::new();
+    let probed = candidate_names()
+        .filter_map(|name| std::fs::canonicalize(name).ok())
+        .filter(|real| {
+            let new = !seen.contains(real);
+            if new {
+                seen.push(real.clone());
+            }
+            new
+        })
+        .filter(|real| !untrusted.iter().any(|root| real.starts_with(root)))
+        .filter_map(|real| probe_once(&real).map(|result| (real, result)));
     choose(probed, untrusted)
 }
 
+/// [`probe`], at most once per path and process.
+fn probe_once(path: &Path) -> Option<Result<Bwrap, BwrapProblem>> {
+    let mut probed = PROBED
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(|e| e.into_inner());
+    if let Some(result) = probed.get(path) {
+        return result.clone();
+    }
+    let result = probe(path);
+    probed.insert(path.to_path_buf(), result.clone());
+    result
+}
+
 /// The first usable candidate outside every untrusted root, else the first problem seen.
-fn choose(probed: &Probed, untrusted: &[PathBuf]) -> Result<Bwrap, BwrapProblem> {
+fn choose(
+    probed: impl IntoIterator<Item = (PathBuf, Result<Bwrap, BwrapProblem>)>,
+    untrusted: &[PathBuf],
+) -> Result<Bwrap, BwrapProblem> {
     let mut first_problem = None;
     for (path, result) in probed {
         if untrusted.iter().any(|root| path.starts_with(root)) {
             continue;
         }
         match result {
-            Ok(bwrap) => return Ok(bwrap.clone()),
+            Ok(bwrap) => return Ok(bwrap),
             Err(problem) => {
-                first_problem.get_or_insert_with(|| problem.clone());
+                first_problem.get_or_insert(problem);
             }
         }
     }
@@ -205,10 +224,10 @@ mod tests {
     #[test]
     fn a_bwrap_inside_a_writable_root_is_never_used() {
         let probed = vec![usable("/ws/bin/bwrap"), usable("/usr/bin/bwrap")];
-        let chosen = choose(&probed, &[PathBuf::from("/ws")]).unwrap();
+        let chosen = choose(probed.clone(), &[PathBuf::from("/ws")]).unwrap();
         assert_eq!(chosen.path, PathBuf::from("/usr/bin/bwrap"));
         assert_eq!(
-            choose(&probed[..1].to_vec(), &[PathBuf::from("/ws")]),
+            choose(probed[..1].to_vec(), &[PathBuf::from("/ws")]),
             Err(BwrapProblem::Missing)
         );
     }
@@ -223,7 +242,7 @@ mod tests {
                 flag: "--perms",
             }),
         );
-        let error = choose(&vec![old.clone()], &[]).unwrap_err();
+        let error = choose(vec![old.clone()], &[]).unwrap_err();
         assert!(
             error
                 .to_string()
@@ -231,7 +250,7 @@ mod tests {
             "{error}"
         );
         assert_eq!(
-            choose(&vec![old, usable("/opt/bin/bwrap")], &[])
+            choose(vec![old, usable("/opt/bin/bwrap")], &[])
                 .unwrap()
                 .path,
             PathBuf::from("/opt/bin/bwrap")

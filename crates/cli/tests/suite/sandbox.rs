@@ -204,6 +204,61 @@ fn a_missing_bubblewrap_is_one_warning_with_its_fix() {
     );
 }
 
+/// A `bwrap` in the workspace is never used, and never even run to be probed: probing runs
+/// it outside any sandbox. Here the system's bubblewrap is hidden and the workspace's comes
+/// first on PATH; the built-in executor runs the command.
+#[test]
+fn a_bwrap_in_the_workspace_is_never_run() {
+    if with_bwrap_hidden().is_none() {
+        return;
+    }
+    let ws = workspace();
+    fs::write(
+        ws.home.join("config.toml"),
+        "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".\" = \"write\", \"a\" = \"deny\", \"a/b\" = \"write\" }\n",
+    )
+    .unwrap();
+    let marker = ws.home.join("workspace-bwrap-ran");
+    let fake = ws.root.join("bin/bwrap");
+    fs::create_dir_all(fake.parent().unwrap()).unwrap();
+    fs::write(
+        &fake,
+        format!("#!/bin/sh\ntouch {}\nexec /bin/true\n", marker.display()),
+    )
+    .unwrap();
+    fs::set_permissions(&fake, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let root = ws.root.to_str().unwrap();
+    for args in [
+        vec!["explain", "-C", root, "main.rs"],
+        vec!["linux", "-C", root, "--", "sh", "-c", "echo ran > a/b/out"],
+    ] {
+        let mut command = with_bwrap_hidden().expect("checked above");
+        command
+            .arg("env")
+            .arg(format!("CODEX_HOME={}", ws.home.display()))
+            .arg(format!(
+                "PATH={}:/usr/bin:/bin",
+                ws.root.join("bin").display()
+            ))
+            .arg("XDG_CACHE_HOME=/nonexistent")
+            .arg(codex())
+            .arg("sandbox")
+            .args(&args);
+        let output = run(command, b"");
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            text(&output.stderr)
+        );
+    }
+    assert!(!marker.exists(), "the workspace's bwrap was run");
+    assert_eq!(
+        fs::read_to_string(ws.root.join("a/b/out")).unwrap(),
+        "ran\n"
+    );
+}
+
 #[test]
 fn sandbox_linux_runs_commands_and_passes_their_exit_code_through() {
     if !Path::new("/usr/bin/bwrap").exists() {
