@@ -102,10 +102,12 @@ impl MountPoints {
                 Err(e) => return Err(named(e)),
             };
             if made {
-                // Best effort: where the filesystem has no user attributes, only the maker
-                // removes it.
-                // SAFETY: setting an attribute on a descriptor we own, from a static value.
+                // Readable by everyone whatever the umask, so another user's command that finds
+                // it can hold it too (one it cannot open, it cannot hold). Best effort, as the
+                // marker: where the filesystem has no user attributes, only the maker removes it.
+                // SAFETY: fchmod and fsetxattr on a descriptor we own, from static values.
                 unsafe {
+                    libc::fchmod(dir.as_raw_fd(), 0o755);
                     libc::fsetxattr(dir.as_raw_fd(), MARKER.as_ptr(), c"1".as_ptr().cast(), 1, 0)
                 };
             } else if !is_empty_dir(path).map_err(named)? {
@@ -238,6 +240,21 @@ mod tests {
         assert!(!points.is_empty());
         drop(points);
         assert!(empty.is_dir() && full.is_dir() && file.is_file());
+    }
+
+    #[test]
+    fn a_mount_point_is_readable_by_everyone_whatever_the_umask() {
+        use std::os::unix::fs::PermissionsExt;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".codex");
+        // SAFETY: umask only changes this process's file-creation mask.
+        let old = unsafe { libc::umask(0o077) };
+        let mut points = MountPoints::default();
+        let claimed = points.claim(&path);
+        unsafe { libc::umask(old) };
+        assert_eq!(claimed.unwrap(), Claim::Held);
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o755);
     }
 
     #[test]
