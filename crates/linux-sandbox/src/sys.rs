@@ -574,7 +574,7 @@ pub fn wait_then_kill_group(pid: u32, subreaper: bool) -> io::Result<std::proces
     unsafe {
         libc::killpg(pid, libc::SIGKILL);
     }
-    match own_children().filter(|_| subreaper) {
+    match subreaper.then(own_children).flatten() {
         Some(_) => kill_orphans(pid),
         // Jobs a shell started with job control live in groups of their own, in the child's
         // session (its id is the child's pid, not reusable while the child is a zombie).
