@@ -19,6 +19,10 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 
+/// How long a claim waits for an exclusive lock to go. A last user holds one only while it
+/// removes the directory (microseconds); longer means someone else holds it on purpose.
+const LOCK_PATIENCE: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Extended attribute marking a directory made as a mount point.
 const MARKER: &std::ffi::CStr = c"user.codex.mount-point";
 
@@ -113,8 +117,7 @@ impl MountPoints {
             } else if !is_empty_dir(path).map_err(named)? {
                 return Ok(Claim::NotEmpty);
             }
-            // Waits only while a last user is removing it.
-            flock(&dir, libc::LOCK_SH).map_err(named)?;
+            hold_shared(&dir).map_err(named)?;
             // Removed (or replaced) before we held it: start over.
             if !still_at(&dir, &c_path) {
                 continue;
@@ -159,6 +162,26 @@ fn open_dir(path: &CString) -> io::Result<OwnedFd> {
     }
     // SAFETY: fd was just opened and is ours alone.
     Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// A shared lock on `dir`, waiting (without blocking forever) while an exclusive one is held:
+/// a process that keeps one cannot hang every sandboxed command; the claim fails instead.
+fn hold_shared(dir: &OwnedFd) -> io::Result<()> {
+    let deadline = std::time::Instant::now() + LOCK_PATIENCE;
+    loop {
+        match flock(dir, libc::LOCK_SH | libc::LOCK_NB) {
+            Err(e) if e.raw_os_error() == Some(libc::EWOULDBLOCK) => {
+                if std::time::Instant::now() > deadline {
+                    return Err(io::Error::new(
+                        io::ErrorKind::WouldBlock,
+                        "another process has held it locked for over 2 s, so it cannot be shared safely",
+                    ));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            result => return result,
+        }
+    }
 }
 
 fn is_empty_dir(path: &Path) -> io::Result<bool> {
@@ -255,6 +278,21 @@ mod tests {
         assert_eq!(claimed.unwrap(), Claim::Held);
         let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o755);
+    }
+
+    #[test]
+    fn a_mount_point_locked_for_good_fails_the_claim_instead_of_hanging() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".git");
+        std::fs::create_dir(&path).unwrap();
+        let c_path = CString::new(path.as_os_str().as_bytes()).unwrap();
+        let squatter = open_dir(&c_path).unwrap();
+        flock(&squatter, libc::LOCK_EX).unwrap();
+        let error = MountPoints::default().claim(&path).unwrap_err();
+        assert!(error.to_string().contains(".git"), "{error}");
+        assert!(error.to_string().contains("locked"), "{error}");
+        drop(squatter);
+        assert_eq!(MountPoints::default().claim(&path).unwrap(), Claim::Held);
     }
 
     #[test]
