@@ -84,7 +84,8 @@ fn codex_home() -> Option<PathBuf> {
         .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".codex")))
 }
 
-fn select(args: &PolicyArgs) -> Result<Selected, String> {
+/// The selection the config and flags make, and the directory to resolve it against.
+fn select_unresolved(args: &PolicyArgs) -> Result<(SandboxSelection, PathBuf), String> {
     let sandbox_mode = match (&args.sandbox, args.full_auto) {
         (Some(mode), _) => Some(SandboxMode::parse(mode).ok_or_else(|| {
             format!("'{mode}' is not a sandbox mode; use read-only, workspace-write or danger-full-access")
@@ -107,6 +108,11 @@ fn select(args: &PolicyArgs) -> Result<Selected, String> {
         None => std::env::current_dir()
             .map_err(|e| format!("cannot read the current directory: {e}"))?,
     };
+    Ok((selection, cwd))
+}
+
+fn select(args: &PolicyArgs) -> Result<Selected, String> {
+    let (selection, cwd) = select_unresolved(args)?;
     let policy = selection
         .resolve(&cwd, &HostEnv::from_process(), &HostFs)
         .map_err(|e| e.to_string())?;
@@ -168,7 +174,8 @@ pub fn run(command: SandboxCommand) -> i32 {
 
 #[cfg(target_os = "linux")]
 fn run_linux(policy: &PolicyArgs, command: &[std::ffi::OsString]) -> i32 {
-    let selected = match select(policy) {
+    // Resolved once, by the run itself (resolving walks every path of the policy).
+    let (selection, cwd) = match select_unresolved(policy) {
         Ok(selected) => selected,
         Err(message) => {
             eprintln!("Error: {message}");
@@ -176,12 +183,18 @@ fn run_linux(policy: &PolicyArgs, command: &[std::ffi::OsString]) -> i32 {
         }
     };
     let request = codex_linux_sandbox::SandboxRequest {
-        policy_cwd: selected.cwd.clone(),
-        command_cwd: selected.cwd,
-        selection: selected.selection,
+        policy_cwd: cwd.clone(),
+        command_cwd: cwd,
+        selection,
         tty: false,
     };
-    codex_linux_sandbox::finish(codex_linux_sandbox::run(&request, command))
+    match codex_linux_sandbox::run(&request, command) {
+        Err(codex_linux_sandbox::SandboxError::Policy(error)) => {
+            eprintln!("Error: {error}");
+            codex_linux_sandbox::EXIT_SANDBOX_ERROR
+        }
+        result => codex_linux_sandbox::finish(result),
+    }
 }
 
 #[cfg(not(target_os = "linux"))]
