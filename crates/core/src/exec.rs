@@ -213,6 +213,10 @@ pub async fn run(
 /// `argv` as it runs under `confinement`, in `cwd` with exactly `env`, in a process group of
 /// its own (killed as a whole, see [`kill_group`]). With `tty`, standard input is a PTY made
 /// for this command alone, which becomes its controlling terminal.
+///
+/// Spawn it from a thread that outlives the command (a runtime's worker or main thread, never
+/// a `spawn_blocking` or short-lived thread): the sandbox helper may become the command, which
+/// then keeps the helper's death signal, and Linux sends that when the spawning *thread* ends.
 pub(crate) fn confined_command(
     argv: &[String],
     cwd: &Path,
