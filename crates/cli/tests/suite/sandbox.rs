@@ -15,6 +15,10 @@ fn sandbox(home: &Path, args: &[&str]) -> Output {
     run(command, b"")
 }
 
+/// A config whose default profile needs carve-outs: `a` denied under a writable workspace, and
+/// `a/b` writable again.
+const SPLIT_PROFILE: &str = "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".\" = \"write\", \"a\" = \"deny\", \"a/b\" = \"write\" }\n";
+
 struct Workspace {
     _dir: tempfile::TempDir,
     root: std::path::PathBuf,
@@ -71,11 +75,7 @@ fn explain_workspace_write_as_json() {
 #[test]
 fn explain_a_split_profile_from_config_uses_bubblewrap() {
     let ws = workspace();
-    fs::write(
-        ws.home.join("config.toml"),
-        "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".\" = \"write\", \"a\" = \"deny\", \"a/b\" = \"write\" }\n",
-    )
-    .unwrap();
+    fs::write(ws.home.join("config.toml"), SPLIT_PROFILE).unwrap();
     let root = ws.root.to_str().unwrap();
     let output = sandbox(
         &ws.home,
@@ -213,11 +213,7 @@ fn a_bwrap_in_the_workspace_is_never_run() {
         return;
     }
     let ws = workspace();
-    fs::write(
-        ws.home.join("config.toml"),
-        "default_permissions = \"dev\"\n[permissions.dev.filesystem]\n\":root\" = \"read\"\n\":workspace_roots\" = { \".\" = \"write\", \"a\" = \"deny\", \"a/b\" = \"write\" }\n",
-    )
-    .unwrap();
+    fs::write(ws.home.join("config.toml"), SPLIT_PROFILE).unwrap();
     let marker = ws.home.join("workspace-bwrap-ran");
     let fake = ws.root.join("bin/bwrap");
     fs::create_dir_all(fake.parent().unwrap()).unwrap();
