@@ -34,6 +34,17 @@ fn abi_enum(abi: u8) -> ABI {
     }
 }
 
+/// The access masks of `abi` (at least [`MIN_ABI`]) for the inner stage's `--landlock`: the
+/// rights a ruleset handles, those of a read-only path, and those a rule on a file may carry.
+pub fn masks(abi: u8) -> [u64; 3] {
+    let abi = abi_enum(abi);
+    [
+        AccessFs::from_all(abi).bits(),
+        AccessFs::from_read(abi).bits(),
+        AccessFs::from_file(abi).bits(),
+    ]
+}
+
 /// Restricts the calling thread to `rules`. `abi` is the kernel's (see `sys::landlock_abi`).
 pub fn apply(rules: &[LandlockRule], abi: u8) -> Result<(), LandlockError> {
     if abi < MIN_ABI {

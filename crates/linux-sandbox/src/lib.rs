@@ -21,6 +21,11 @@ pub mod procs;
 mod run;
 #[cfg(target_os = "linux")]
 mod seccomp_apply;
+#[cfg(all(
+    target_os = "linux",
+    any(target_arch = "x86_64", target_arch = "aarch64")
+))]
+mod stage;
 #[cfg(target_os = "linux")]
 mod sys;
 
@@ -28,8 +33,8 @@ mod sys;
 pub use bwrap::{Bwrap, BwrapProblem};
 #[cfg(target_os = "linux")]
 pub use run::{
-    FORCE_ENV, INNER_FLAG, Outcome, SandboxError, SandboxRequest, exit_code, host_facts,
-    inner_main, run, startup_warning,
+    FORCE_ENV, INNER_FLAG, INNER_STAGE_ENV, Outcome, SandboxError, SandboxRequest,
+    embedded_inner_stage, exit_code, host_facts, inner_main, run, startup_warning,
 };
 
 /// argv[0] that selects the helper.

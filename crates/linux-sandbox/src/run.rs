@@ -35,6 +35,14 @@ pub const FORCE_ENV: &str = "CODEX_LINUX_SANDBOX_FORCE";
 /// The argv[1] of the inner stage that runs inside bubblewrap.
 pub const INNER_FLAG: &str = "--codex-linux-sandbox-inner";
 
+/// `binary`: run the inner stage with this (full) binary instead of the embedded freestanding
+/// program. Both enforce the same; the embedded one starts faster. For tests and diagnosis.
+pub const INNER_STAGE_ENV: &str = "CODEX_LINUX_SANDBOX_INNER";
+
+/// The inner stage as a freestanding program (see `stage.rs` and `build.rs`); empty where it
+/// is not built.
+const STAGE_PROGRAM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/inner-stage"));
+
 /// What to run and under which policy.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SandboxRequest {
@@ -196,10 +204,13 @@ fn exec_in_place(mut command: Command, program: &OsString, warnings: &[String]) 
 fn run_builtin(
     request: &SandboxRequest,
     plan_args: &[OsString],
-    inner: &[OsString],
+    inner: &InnerStage,
     network: NetworkSandboxPolicy,
     in_place: bool,
 ) -> Result<ExitStatus, SandboxError> {
+    let stage_fd = inner.fd;
+    let keep: Vec<i32> = stage_fd.iter().map(|(_, to)| *to).collect();
+    let inner = &inner.argv;
     let plan: Vec<String> = plan_args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -225,7 +236,10 @@ fn run_builtin(
         // While the namespace's capabilities are still ours (exec as a non-root user loses
         // them, and with them the power to shrink the bounding set), as `bwrap --cap-drop ALL`.
         sys::drop_all_capabilities()?;
-        sys::close_descriptors_above_stderr(&[])
+        if let Some((from, to)) = stage_fd {
+            sys::move_descriptor(from, to)?;
+        }
+        sys::close_descriptors_above_stderr(&keep)
     });
     if in_place {
         return Err(SandboxError::Builtin(
@@ -399,23 +413,10 @@ fn run_bubblewrap(
     }
     args.push("--chdir".into());
     args.push(request.command_cwd.clone().into());
-    let mut inner: Vec<OsString> = vec![exe.clone().into(), INNER_FLAG.into()];
-    if request.tty {
-        inner.push("--tty".into());
-    }
-    inner.push("--network".into());
-    inner.push(match policy.network {
-        NetworkSandboxPolicy::Restricted => "restricted".into(),
-        NetworkSandboxPolicy::Enabled => "enabled".into(),
-    });
-    inner.push("--landlock".into());
-    inner.push(
-        serde_json::to_string(&inner_landlock_rules(policy, abi))
-            .expect("rules serialize")
-            .into(),
-    );
-    inner.push("--".into());
-    inner.extend(command.iter().cloned());
+    let options = stage_options(policy, abi, request.tty, command)?;
+    // Placed above the data descriptors bubblewrap reads.
+    let stage_fd = plan.empty_data_fds.iter().copied().max().unwrap_or(2) + 1;
+    let inner = InnerStage::new(&exe, options, stage_fd);
 
     let in_place = can_exec_in_place(mount_points.is_empty());
     let Some(bwrap) = bwrap else {
@@ -424,24 +425,31 @@ fn run_bubblewrap(
         return status;
     };
     args.push("--".into());
-    args.extend(inner);
+    args.extend(inner.argv.iter().cloned());
     let memfds: Vec<i32> = plan
         .empty_data_fds
         .iter()
         .map(|_| sys::empty_memfd())
         .collect::<io::Result<_>>()
         .map_err(SandboxError::Setup)?;
-    let targets = plan.empty_data_fds.clone();
+    // Every inherited descriptor and where bubblewrap (or the stage) expects it.
+    let mut placements: Vec<(i32, i32)> = memfds
+        .iter()
+        .copied()
+        .zip(plan.empty_data_fds.iter().copied())
+        .collect();
+    placements.extend(inner.fd);
+    let targets: Vec<i32> = placements.iter().map(|(_, to)| *to).collect();
     let mut child = Command::new(&bwrap.path);
     child.args(&args).current_dir(&request.command_cwd);
     sys::before_exec(&mut child, move || {
         sys::kill_with_parent()?;
-        // Park the memfds high first, so placing them cannot clobber one another.
-        for (i, fd) in memfds.iter().enumerate() {
-            sys::move_descriptor(*fd, 900 + i as i32)?;
+        // Park them high first, so placing them cannot clobber one another.
+        for (i, (from, _)) in placements.iter().enumerate() {
+            sys::move_descriptor(*from, 900 + i as i32)?;
         }
-        for (i, target) in targets.iter().enumerate() {
-            sys::move_descriptor(900 + i as i32, *target)?;
+        for (i, (_, to)) in placements.iter().enumerate() {
+            sys::move_descriptor(900 + i as i32, *to)?;
         }
         sys::close_descriptors_above_stderr(&targets)
     });
@@ -450,8 +458,83 @@ fn run_bubblewrap(
         return Err(exec_in_place(child, &program, &[]));
     }
     let status = wait(child, &program);
+    drop(inner);
     drop(mount_points);
     status
+}
+
+/// The embedded freestanding inner stage (empty where it is not built), for tests.
+pub fn embedded_inner_stage() -> &'static [u8] {
+    STAGE_PROGRAM
+}
+
+/// The inner stage's arguments (see `stage.rs`): the terminal, Landlock as a second layer
+/// (where [`inner_landlock_rules`] gives one), the compiled seccomp filter, the command.
+fn stage_options(
+    policy: &ResolvedPolicy,
+    abi: u8,
+    tty: bool,
+    command: &[OsString],
+) -> Result<Vec<OsString>, SandboxError> {
+    let seccomp = seccomp_apply::compile(&seccomp_plan(policy.network))?;
+    let mut options: Vec<OsString> = Vec::new();
+    if tty {
+        options.push("--tty".into());
+    }
+    let rules = inner_landlock_rules(policy, abi);
+    if !rules.is_empty() {
+        options.push("--landlock".into());
+        options.extend(landlock_apply::masks(abi).map(|m| OsString::from(m.to_string())));
+        for rule in rules {
+            options.push(match rule.access {
+                LandlockAccess::ReadOnly => "--read".into(),
+                LandlockAccess::ReadWrite => "--write".into(),
+            });
+            options.push(rule.path.into());
+        }
+    }
+    options.push("--seccomp".into());
+    options.push(seccomp_apply::to_hex(&seccomp).into());
+    options.push("--".into());
+    options.extend(command.iter().cloned());
+    Ok(options)
+}
+
+/// The program that runs last inside the namespaces, and how to start it: the embedded
+/// freestanding stage through a memfd, or this binary with [`INNER_FLAG`].
+struct InnerStage {
+    argv: Vec<OsString>,
+    /// The memfd's descriptor here, and the number it must have when the stage is executed.
+    fd: Option<(i32, i32)>,
+    _memfd: Option<std::os::fd::OwnedFd>,
+}
+
+impl InnerStage {
+    /// `options` are the stage's arguments (see `stage.rs`); `fd` is the descriptor number the
+    /// memfd is to have in the process that executes the stage.
+    fn new(exe: &Path, options: Vec<OsString>, fd: i32) -> InnerStage {
+        let embedded = std::env::var(INNER_STAGE_ENV).as_deref() != Ok("binary");
+        let memfd = (embedded && !STAGE_PROGRAM.is_empty())
+            .then(|| sys::executable_memfd("codex-linux-sandbox-inner", STAGE_PROGRAM))
+            .flatten();
+        let Some(memfd) = memfd else {
+            let mut argv: Vec<OsString> = vec![exe.into(), INNER_FLAG.into()];
+            argv.extend(options);
+            return InnerStage {
+                argv,
+                fd: None,
+                _memfd: None,
+            };
+        };
+        let raw = std::os::fd::AsRawFd::as_raw_fd(&memfd);
+        let mut argv: Vec<OsString> = vec![format!("/proc/self/fd/{fd}").into()];
+        argv.extend(options);
+        InnerStage {
+            argv,
+            fd: Some((raw, fd)),
+            _memfd: Some(memfd),
+        }
+    }
 }
 
 /// The paths the bubblewrap plan mounts over that a command could otherwise create: the
@@ -505,74 +588,23 @@ fn inner_landlock_rules(policy: &ResolvedPolicy, abi: u8) -> Vec<LandlockRule> {
     rules
 }
 
-/// The inner stage, inside bubblewrap: no-new-privs, Landlock (if given), no capabilities,
-/// seccomp, exec. `args` are the arguments after [`INNER_FLAG`]. Returns only on failure.
+/// The inner stage run by this binary (when the embedded program cannot be): see `stage.rs`.
+/// `args` are the arguments after [`INNER_FLAG`]. Returns only on failure, with the exit code.
 pub fn inner_main(args: &[OsString]) -> i32 {
-    let mut network = NetworkSandboxPolicy::Restricted;
-    let mut rules: Vec<LandlockRule> = Vec::new();
-    let mut tty = false;
-    let mut i = 0;
-    while i < args.len() && args[i] != "--" {
-        if args[i] == "--tty" {
-            tty = true;
-            i += 1;
-            continue;
-        }
-        let value = args.get(i + 1).and_then(|v| v.to_str()).unwrap_or_default();
-        match args[i].to_str() {
-            Some("--network") if value == "enabled" => network = NetworkSandboxPolicy::Enabled,
-            Some("--network") => network = NetworkSandboxPolicy::Restricted,
-            Some("--landlock") => match serde_json::from_str(value) {
-                Ok(parsed) => rules = parsed,
-                Err(e) => return fail(&format!("bad --landlock rules: {e}")),
-            },
-            _ => return fail(&format!("unexpected argument {:?}", args[i])),
-        }
-        i += 2;
+    #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+    {
+        let mut argv: Vec<OsString> = vec![INNER_FLAG.into()];
+        argv.extend(args.iter().cloned());
+        sys::run_stage(&argv)
     }
-    let command = &args[(i + 1).min(args.len())..];
-    if command.is_empty() {
-        return fail("no command given");
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        let _ = args;
+        fail("the inner stage supports x86_64 and aarch64 only")
     }
-    let result = (|| -> Result<(), String> {
-        if tty {
-            // bubblewrap's --new-session may have made the session in a parent of this
-            // process; the terminal needs a session this process leads. (setsid fails, and
-            // nothing changes, when it already leads one.)
-            let _ = sys::new_session();
-            claim_terminal().map_err(|e| e.to_string())?;
-        }
-        sys::set_no_new_privs().map_err(|e| format!("no-new-privs: {e}"))?;
-        if !rules.is_empty() {
-            landlock_apply::apply(&rules, sys::landlock_abi()).map_err(|e| e.to_string())?;
-        }
-        sys::drop_all_capabilities().map_err(|e| format!("dropping capabilities: {e}"))?;
-        let program = seccomp_apply::compile(&seccomp_plan(network)).map_err(|e| e.to_string())?;
-        seccomp_apply::install(&program).map_err(|e| e.to_string())
-    })();
-    if let Err(message) = result {
-        return fail(&message);
-    }
-    let mut program = Command::new(&command[0]);
-    program.args(&command[1..]);
-    let error = std::os::unix::process::CommandExt::exec(&mut program);
-    eprintln!(
-        "codex-linux-sandbox: could not run {}: {error}",
-        command[0].to_string_lossy()
-    );
-    127
 }
 
-/// [`sys::claim_terminal`], with an error that says what failed.
-fn claim_terminal() -> io::Result<()> {
-    sys::claim_terminal().map_err(|e| {
-        io::Error::new(
-            e.kind(),
-            format!("making the PTY the controlling terminal: {e}"),
-        )
-    })
-}
-
+#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
 fn fail(message: &str) -> i32 {
     eprintln!("codex-linux-sandbox: {message}");
     crate::EXIT_SANDBOX_ERROR
@@ -612,4 +644,65 @@ pub fn startup_warning(
         route,
         &host_facts(&writable_roots(&policy)),
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codex_protocol::SandboxPolicy;
+    use codex_sandbox::GitMode;
+
+    fn workspace_write(root: &Path) -> ResolvedPolicy {
+        let selection = SandboxSelection::Legacy {
+            policy: SandboxPolicy::WorkspaceWrite {
+                writable_roots: vec![],
+                network_access: false,
+                exclude_tmpdir_env_var: true,
+                exclude_slash_tmp: true,
+                read_only_access: Default::default(),
+            },
+            git: GitMode::ReadOnly,
+        };
+        selection
+            .resolve(root, &HostEnv::default(), &HostFs)
+            .unwrap()
+    }
+
+    #[test]
+    fn the_stage_gets_landlock_as_a_second_layer_and_the_filter() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        let policy = workspace_write(&root);
+        let options = stage_options(&policy, 5, true, &["true".into()]).unwrap();
+        let text: Vec<String> = options
+            .iter()
+            .map(|o| o.to_string_lossy().into_owned())
+            .collect();
+        let at = |flag: &str| text.iter().position(|t| t == flag).unwrap();
+        assert_eq!(text[0], "--tty");
+        let masks = landlock_apply::masks(5).map(|m| m.to_string());
+        assert_eq!(text[at("--landlock") + 1..at("--landlock") + 4], masks);
+        let pairs: Vec<(&str, &str)> = text
+            .windows(2)
+            .filter(|w| w[0] == "--read" || w[0] == "--write")
+            .map(|w| (w[0].as_str(), w[1].as_str()))
+            .collect();
+        assert!(pairs.contains(&("--read", "/")), "{pairs:?}");
+        assert!(
+            pairs.contains(&("--write", root.to_str().unwrap())),
+            "{pairs:?}"
+        );
+        let filter = &text[at("--seccomp") + 1];
+        assert!(filter.len() >= 16 && filter.len().is_multiple_of(16));
+        assert_eq!(text[text.len() - 2..], ["--", "true"]);
+    }
+
+    #[test]
+    fn without_a_landlock_abi_that_suffices_the_stage_gets_no_landlock_layer() {
+        let dir = tempfile::tempdir().unwrap();
+        let policy = workspace_write(&std::fs::canonicalize(dir.path()).unwrap());
+        let options = stage_options(&policy, MIN_ABI - 1, false, &["true".into()]).unwrap();
+        assert!(!options.iter().any(|o| o == "--landlock" || o == "--write"));
+        assert!(options.iter().any(|o| o == "--seccomp"));
+    }
 }

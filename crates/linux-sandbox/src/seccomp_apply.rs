@@ -87,6 +87,23 @@ pub fn compile(plan: &SeccompPlan) -> Result<BpfProgram, SeccompError> {
     filter.try_into().map_err(build)
 }
 
+/// A compiled filter as the hex of its `sock_filter` array in memory (the inner stage's
+/// `--seccomp`).
+pub fn to_hex(program: &BpfProgram) -> String {
+    let mut hex = String::with_capacity(program.len() * 16);
+    for instruction in program {
+        let mut bytes = [0u8; 8];
+        bytes[..2].copy_from_slice(&instruction.code.to_ne_bytes());
+        bytes[2] = instruction.jt;
+        bytes[3] = instruction.jf;
+        bytes[4..].copy_from_slice(&instruction.k.to_ne_bytes());
+        for b in bytes {
+            hex.push_str(&format!("{b:02x}"));
+        }
+    }
+    hex
+}
+
 /// Installs a compiled filter on the calling thread (no-new-privs must already be set).
 pub fn install(program: &BpfProgram) -> Result<(), SeccompError> {
     seccompiler::apply_filter(program).map_err(|e| SeccompError::Install(e.to_string()))

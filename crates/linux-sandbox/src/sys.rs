@@ -126,6 +126,65 @@ pub fn empty_memfd() -> io::Result<i32> {
     check(unsafe { libc::memfd_create(name.as_ptr(), 0) })
 }
 
+/// A sealed in-memory copy of `program` that can be executed through `/proc/self/fd/N` (it is
+/// inherited: no close-on-exec). `None` when the host forbids executable memfds
+/// (`vm.memfd_noexec = 2`) or cannot make one; the caller then runs another program.
+pub fn executable_memfd(name: &str, program: &[u8]) -> Option<std::os::fd::OwnedFd> {
+    use std::io::Write;
+    use std::os::fd::FromRawFd;
+    const MFD_EXEC: libc::c_uint = 0x10;
+    let name = CString::new(name).ok()?;
+    // SAFETY: a valid NUL-terminated name; flags are constants.
+    let create = |flags| unsafe { libc::memfd_create(name.as_ptr(), flags) };
+    let mut fd = create(libc::MFD_ALLOW_SEALING | MFD_EXEC);
+    if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EINVAL) {
+        // Before Linux 6.3 there is no MFD_EXEC, and every memfd may be executed.
+        fd = create(libc::MFD_ALLOW_SEALING);
+    }
+    if fd < 0 {
+        return None;
+    }
+    // SAFETY: `fd` was just created and is owned by nobody else.
+    let fd = unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) };
+    let mut file = std::fs::File::from(fd);
+    file.write_all(program).ok()?;
+    let seals = libc::F_SEAL_SEAL | libc::F_SEAL_SHRINK | libc::F_SEAL_GROW | libc::F_SEAL_WRITE;
+    // SAFETY: fcntl with integer arguments on a descriptor we own.
+    check(unsafe {
+        libc::fcntl(
+            std::os::fd::AsRawFd::as_raw_fd(&file),
+            libc::F_ADD_SEALS,
+            seals,
+        )
+    })
+    .ok()?;
+    Some(file.into())
+}
+
+/// Runs the inner stage ([`crate::stage::run`]) with `args` (`args[0]` in the program's
+/// place) and this process's environment. Returns only on failure, with the exit code.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub fn run_stage(args: &[std::ffi::OsString]) -> i32 {
+    unsafe extern "C" {
+        static environ: *const *const u8;
+    }
+    let Ok(args) = args
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()
+    else {
+        eprintln!("codex-linux-sandbox: an argument contains a NUL byte");
+        return crate::EXIT_SANDBOX_ERROR;
+    };
+    let mut pointers: Vec<*const u8> = args.iter().map(|a| a.as_ptr().cast()).collect();
+    pointers.push(std::ptr::null());
+    let count = pointers.len() - 1;
+    // SAFETY: every pointer is a NUL-terminated string owned by `args`, which outlives the
+    // call (on success the process is replaced); the array ends with NULL past `count`;
+    // `environ` is libc's NULL-terminated environment.
+    unsafe { crate::stage::run(&mut pointers[..count], environ) }
+}
+
 /// `unshare(flags)`.
 pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     // SAFETY: unshare takes flags only.

@@ -35,6 +35,8 @@ pub(super) enum User {
 pub(super) enum Route {
     Auto,
     Bubblewrap,
+    /// Bubblewrap, with the inner stage run by the full binary instead of the embedded one.
+    BubblewrapBinaryStage,
     Builtin,
     NoNamespaces,
 }
@@ -430,6 +432,10 @@ pub(super) fn check_selection(
         Route::Bubblewrap => {
             command.env(codex_linux_sandbox::FORCE_ENV, "bubblewrap");
         }
+        Route::BubblewrapBinaryStage => {
+            command.env(codex_linux_sandbox::FORCE_ENV, "bubblewrap");
+            command.env(codex_linux_sandbox::INNER_STAGE_ENV, "binary");
+        }
         Route::Builtin => {
             command.env(codex_linux_sandbox::FORCE_ENV, "builtin");
         }
@@ -561,6 +567,9 @@ fn run_matrix(user: User) {
     }
     problems.extend(check(user, Route::Auto, "split", scenarios));
     problems.extend(check(user, Route::Builtin, "split", scenarios));
+    for name in ["workspace-write", "split"] {
+        problems.extend(check(user, Route::BubblewrapBinaryStage, name, scenarios));
+    }
     assert!(
         problems.is_empty(),
         "{} mismatches:\n{}",

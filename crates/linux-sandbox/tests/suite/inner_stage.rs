@@ -1,0 +1,240 @@
+//! The inner stage on its own, both ways it runs: the embedded freestanding program, and this
+//! binary with `--codex-linux-sandbox-inner`. Each check runs both and expects the same.
+
+use std::fs;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// Landlock ABI 1 masks (every Landlock kernel accepts them): all 13 rights handled; read =
+/// execute, read file, read dir; on a file = execute, write file, read file.
+const ABI1_MASKS: [&str; 3] = ["8191", "13", "7"];
+
+/// A filter that allows everything: `ret SECCOMP_RET_ALLOW`, as a `sock_filter` in hex.
+const ALLOW_ALL: &str = "060000000000ff7f";
+
+struct Stages {
+    _dir: tempfile::TempDir,
+    root: PathBuf,
+    embedded: PathBuf,
+}
+
+impl Stages {
+    fn new() -> Stages {
+        let dir = tempfile::tempdir().unwrap();
+        let root = fs::canonicalize(dir.path()).unwrap();
+        let embedded = root.join("stage");
+        fs::write(&embedded, codex_linux_sandbox::embedded_inner_stage()).unwrap();
+        fs::set_permissions(&embedded, fs::Permissions::from_mode(0o755)).unwrap();
+        Stages {
+            _dir: dir,
+            root,
+            embedded,
+        }
+    }
+
+    /// The stage's argv prefixes, both ways.
+    fn commands(&self) -> Vec<Vec<String>> {
+        let mut commands = vec![vec![
+            env!("CARGO_BIN_EXE_codex-linux-sandbox").to_owned(),
+            codex_linux_sandbox::INNER_FLAG.to_owned(),
+        ]];
+        if !codex_linux_sandbox::embedded_inner_stage().is_empty() {
+            commands.push(vec![self.embedded.to_str().unwrap().to_owned()]);
+        }
+        commands
+    }
+
+    /// Runs the stage with `args` both ways: (stage, output) pairs.
+    fn run(&self, args: &[&str], env: &[(&str, &Path)]) -> Vec<(String, Output)> {
+        self.commands()
+            .into_iter()
+            .map(|stage| {
+                let mut command = Command::new(&stage[0]);
+                command.args(&stage[1..]).args(args).current_dir(&self.root);
+                for (name, value) in env {
+                    command.env(name, value);
+                }
+                (stage.join(" "), command.output().unwrap())
+            })
+            .collect()
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_embedded_stage_is_built_where_the_sandbox_runs() {
+    if cfg!(any(target_arch = "x86_64", target_arch = "aarch64")) {
+        let program = codex_linux_sandbox::embedded_inner_stage();
+        assert!(
+            program.starts_with(b"\x7fELF"),
+            "no embedded stage was built"
+        );
+        assert!(program.len() < 64 * 1024, "{} bytes", program.len());
+    }
+}
+
+#[test]
+fn landlock_rules_bound_what_the_command_may_write() {
+    if codex_linux_sandbox::host_facts(&[]).landlock_abi == 0 {
+        println!("SKIP: Landlock is not enabled on this kernel");
+        return;
+    }
+    let stages = Stages::new();
+    let (w, r) = (stages.root.join("w"), stages.root.join("r"));
+    fs::create_dir_all(&w).unwrap();
+    fs::create_dir_all(&r).unwrap();
+    fs::write(r.join("file"), "kept\n").unwrap();
+    fs::write(r.join("open"), "").unwrap();
+    let script = "echo x > w/new && echo wrote; (echo y > r/new) 2>/dev/null || echo denied; \
+                  cat r/file; (echo z >> r/file) 2>/dev/null || echo denied; \
+                  echo q >> r/open && echo appended";
+    let mut args = vec!["--landlock"];
+    args.extend(ABI1_MASKS);
+    let (w_text, missing, open) = (
+        w.to_str().unwrap().to_owned(),
+        stages.root.join("missing").to_str().unwrap().to_owned(),
+        r.join("open").to_str().unwrap().to_owned(),
+    );
+    args.extend(["--read", "/", "--write", &w_text, "--write", &missing]);
+    // A rule on a file carries only the rights a file can have.
+    args.extend(["--write", &open, "--", "sh", "-c", script]);
+    for (label, output) in stages.run(&args, &[]) {
+        assert_eq!(
+            text(&output.stdout),
+            "wrote\ndenied\nkept\ndenied\nappended\n",
+            "{label}: {}",
+            text(&output.stderr)
+        );
+        assert!(output.status.success(), "{label}");
+    }
+    assert_eq!(fs::read_to_string(r.join("file")).unwrap(), "kept\n");
+    assert!(!r.join("new").exists());
+}
+
+#[test]
+fn the_command_runs_without_privileges_or_inherited_descriptors() {
+    let stages = Stages::new();
+    let script = "grep -E '^(NoNewPrivs|Seccomp|CapEff|CapPrm|CapAmb):' /proc/self/status; \
+                  ls /proc/self/fd | tr '\\n' ' '";
+    // Descriptor 7 is open when the stage starts; the command must not get it.
+    let wrapper = "exec 7</etc/hostname; exec \"$@\"";
+    for stage in stages.commands() {
+        let mut command = Command::new("sh");
+        command.args(["-c", wrapper, "sh"]).args(&stage);
+        command.args(["--seccomp", ALLOW_ALL, "--", "sh", "-c", script]);
+        let output = command.output().unwrap();
+        let stdout = text(&output.stdout);
+        for line in [
+            "NoNewPrivs:\t1",
+            "Seccomp:\t2",
+            "CapEff:\t0000000000000000",
+            "CapPrm:\t0000000000000000",
+            "CapAmb:\t0000000000000000",
+        ] {
+            assert!(stdout.contains(line), "{stage:?}: no {line:?} in {stdout}");
+        }
+        // 0-2, and the directory `ls` itself opens.
+        assert_eq!(stdout.lines().last(), Some("0 1 2 3 "), "{stage:?}");
+    }
+}
+
+#[test]
+fn commands_are_found_and_run_the_way_execvp_runs_them() {
+    let stages = Stages::new();
+    let bin = stages.root.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    // No `#!`: the kernel cannot run it, so it runs under /bin/sh.
+    let script = bin.join("script");
+    fs::write(&script, "echo script \"$0\" \"$@\"\n").unwrap();
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:/usr/bin:/bin", bin.display());
+    let path = Path::new(&path);
+    let script_text = script.to_str().unwrap();
+    let cases: Vec<(Vec<&str>, i32, String, &str)> = vec![
+        (vec!["--", "sh", "-c", "exit 3"], 3, String::new(), ""),
+        (
+            vec!["--", "script", "a b"],
+            0,
+            format!("script {script_text} a b\n"),
+            "",
+        ),
+        (
+            vec!["--", script_text, "c"],
+            0,
+            format!("script {script_text} c\n"),
+            "",
+        ),
+        (
+            vec!["--", "no-such-command-here"],
+            127,
+            String::new(),
+            "codex-linux-sandbox: could not run no-such-command-here: No such file or directory (os error 2)\n",
+        ),
+    ];
+    for (args, code, stdout, stderr) in &cases {
+        for (label, output) in stages.run(args, &[("PATH", path)]) {
+            assert_eq!(output.status.code(), Some(*code), "{label} {args:?}");
+            assert_eq!(&text(&output.stdout), stdout, "{label} {args:?}");
+            assert_eq!(text(&output.stderr), *stderr, "{label} {args:?}");
+        }
+    }
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o644)).unwrap();
+    // Without an execute bit, not even root may execute it.
+    for (label, output) in stages.run(&["--", script_text], &[]) {
+        assert_eq!(output.status.code(), Some(127), "{label}");
+        assert!(
+            text(&output.stderr).ends_with("Permission denied (os error 13)\n"),
+            "{label}: {}",
+            text(&output.stderr)
+        );
+    }
+}
+
+#[test]
+fn bad_arguments_are_refused_before_anything_runs() {
+    let stages = Stages::new();
+    let marker = stages.root.join("ran");
+    let marker_text = marker.to_str().unwrap();
+    let cases: [(&[&str], &str); 5] = [
+        (&["--bogus", "--"], "unexpected argument --bogus"),
+        (
+            &["--landlock", "1", "x", "3", "--"],
+            "--landlock needs three decimal masks",
+        ),
+        (
+            &["--seccomp", "zz", "--"],
+            "--seccomp is not a whole filter in hex",
+        ),
+        (
+            &["--seccomp", "0600", "--"],
+            "--seccomp is not a whole filter in hex",
+        ),
+        (&["--read"], "missing value after --read"),
+    ];
+    for (args, message) in cases {
+        let mut args = args.to_vec();
+        if args.last() == Some(&"--") {
+            args.extend(["touch", marker_text]);
+        }
+        for (label, output) in stages.run(&args, &[]) {
+            assert_eq!(output.status.code(), Some(125), "{label} {args:?}");
+            assert_eq!(
+                text(&output.stderr),
+                format!("codex-linux-sandbox: {message}\n"),
+                "{label} {args:?}"
+            );
+            assert!(!marker.exists(), "{label} {args:?} ran the command");
+        }
+    }
+    for (label, output) in stages.run(&["--"], &[]) {
+        assert_eq!(output.status.code(), Some(125), "{label}");
+        assert_eq!(
+            text(&output.stderr),
+            "codex-linux-sandbox: no command given\n"
+        );
+    }
+}
