@@ -11,7 +11,7 @@ use std::path::PathBuf;
 /// Environment variable naming the Codex home directory (default `~/.codex`).
 pub const CODEX_HOME_ENV: &str = "CODEX_HOME";
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, Subcommand, PartialEq)]
 pub enum SandboxCommand {
     /// Show what a sandboxed command may do at each PATH, which rule decided, and the plan.
     Explain {
@@ -49,7 +49,7 @@ pub enum SandboxCommand {
 }
 
 /// Which policy: the config's, or one named on the command line.
-#[derive(Debug, Args)]
+#[derive(Debug, Args, PartialEq)]
 pub struct PolicyArgs {
     /// A legacy mode: read-only, workspace-write or danger-full-access.
     #[arg(short = 's', long = "sandbox", value_name = "MODE", conflicts_with_all = ["profile", "full_auto"])]
@@ -69,6 +69,50 @@ pub struct PolicyArgs {
     /// The working directory the policy is resolved against (default: the current one).
     #[arg(short = 'C', long = "cd", value_name = "DIR")]
     cwd: Option<PathBuf>,
+}
+
+/// `codex sandbox linux [-s MODE | -P PROFILE | --full-auto] [-C DIR] -- COMMAND…` read
+/// without clap, which takes longer to build its parser than this whole function: the command
+/// runs once per sandboxed command. Only the plain spellings are taken, each option at most
+/// once and without conflicts, and `--` before the command; anything else (help, errors,
+/// `-sMODE`, a command without `--`) is `None` and left to clap. `args` follow `linux`.
+pub fn parse_linux_fast(args: &[std::ffi::OsString]) -> Option<SandboxCommand> {
+    let mut policy = PolicyArgs {
+        sandbox: None,
+        profile: None,
+        full_auto: false,
+        cwd: None,
+    };
+    let mut i = 0;
+    loop {
+        let arg = args.get(i)?.to_str()?;
+        if arg == "--" {
+            break;
+        }
+        let value = || {
+            let value = args.get(i + 1)?.to_str()?;
+            (!value.starts_with('-')).then(|| value.to_owned())
+        };
+        match arg {
+            "-s" | "--sandbox" if policy.sandbox.is_none() => policy.sandbox = Some(value()?),
+            "-P" | "--permissions-profile" if policy.profile.is_none() => {
+                policy.profile = Some(value()?)
+            }
+            "-C" | "--cd" if policy.cwd.is_none() => policy.cwd = Some(value()?.into()),
+            "--full-auto" if !policy.full_auto => {
+                policy.full_auto = true;
+                i += 1;
+                continue;
+            }
+            _ => return None,
+        }
+        i += 2;
+    }
+    let command = args[i + 1..].to_vec();
+    let named = usize::from(policy.sandbox.is_some())
+        + usize::from(policy.profile.is_some())
+        + usize::from(policy.full_auto);
+    (!command.is_empty() && named <= 1).then_some(SandboxCommand::Linux { policy, command })
 }
 
 /// A policy resolved for this host, what it was resolved from, and where.

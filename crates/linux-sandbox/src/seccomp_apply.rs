@@ -1,12 +1,15 @@
-//! Turns a seccomp plan into a BPF filter (seccompiler) and installs it on the calling thread:
-//! matched calls fail with `EPERM`, everything else is allowed.
+//! Turns a seccomp plan into a classic BPF filter and installs it on the calling thread:
+//! matched calls fail with `EPERM`, a foreign architecture's calls (e.g. i386 `int 0x80` on
+//! x86_64) kill the process, everything else is allowed.
+//!
+//! The filter is one straight comparison per denied call, so it stays small: the kernel's cost
+//! of loading a filter (checking, converting and compiling it) grows with its length, and it
+//! is paid once per sandboxed command.
 
 use codex_sandbox::linux::{SeccompPlan, SocketRule};
-use seccompiler::{
-    BpfProgram, SeccompAction, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter,
-    SeccompRule, TargetArch,
-};
-use std::collections::BTreeMap;
+
+/// A compiled filter: the `sock_filter` array handed to the kernel.
+pub type BpfProgram = Vec<libc::sock_filter>;
 
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -15,8 +18,8 @@ pub enum SeccompError {
     Architecture,
     #[error("the seccomp plan names an unknown system call '{0}'")]
     UnknownSyscall(&'static str),
-    #[error("building the seccomp filter failed: {0}")]
-    Build(String),
+    #[error("the seccomp plan is too long for one filter ({0} denied calls)")]
+    TooLong(usize),
     #[error("installing the seccomp filter failed: {0}")]
     Install(String),
 }
@@ -47,49 +50,109 @@ fn number(name: &'static str) -> Result<i64, SeccompError> {
     Ok(n)
 }
 
-fn arch() -> Result<TargetArch, SeccompError> {
+/// The `AUDIT_ARCH_*` value of this architecture's native system calls.
+fn audit_arch() -> Result<u32, SeccompError> {
     if cfg!(target_arch = "x86_64") {
-        Ok(TargetArch::x86_64)
+        Ok(0xC000_003E)
     } else if cfg!(target_arch = "aarch64") {
-        Ok(TargetArch::aarch64)
+        Ok(0xC000_00B7)
     } else {
         Err(SeccompError::Architecture)
     }
 }
 
-/// Compiles the plan.
+// Classic BPF, as `linux/filter.h` and `linux/seccomp.h` define it: BPF_LD|BPF_W|BPF_ABS,
+// BPF_JMP|BPF_JEQ|BPF_K, BPF_JMP|BPF_JGE|BPF_K, BPF_RET|BPF_K.
+const LD_W_ABS: u16 = 0x20;
+const JMP_JEQ_K: u16 = 0x15;
+const JMP_JGE_K: u16 = 0x35;
+const RET_K: u16 = 0x06;
+const RET_KILL_PROCESS: u32 = 0x8000_0000;
+const RET_ERRNO: u32 = 0x0005_0000;
+const RET_ALLOW: u32 = 0x7fff_0000;
+/// Offsets in `struct seccomp_data`: nr, arch, and the low 32 bits of args[0] (little-endian).
+const DATA_NR: u32 = 0;
+const DATA_ARCH: u32 = 4;
+const DATA_ARG0_LOW: u32 = 16;
+/// x86_64 numbers with this bit set are the x32 ABI's: a second table of the same calls.
+const X32_SYSCALL_BIT: u32 = 0x4000_0000;
+
+fn stmt(code: u16, k: u32) -> libc::sock_filter {
+    libc::sock_filter {
+        code,
+        jt: 0,
+        jf: 0,
+        k,
+    }
+}
+
+/// A conditional jump at `at` to `target` when true (falls through otherwise).
+fn jump_to(code: u16, k: u32, at: usize, target: usize) -> Result<libc::sock_filter, SeccompError> {
+    let jt = u8::try_from(target - at - 1).map_err(|_| SeccompError::TooLong(target))?;
+    Ok(libc::sock_filter { code, jt, jf: 0, k })
+}
+
+/// Compiles the plan. Layout: check the architecture, load the call number, one `jeq` per
+/// denied call (to DENY) and per socket call (to SOCKET), then
+/// `ALLOW: ret allow; SOCKET: ld arg0; jeq family; ret allow; DENY: ret errno`.
 pub fn compile(plan: &SeccompPlan) -> Result<BpfProgram, SeccompError> {
-    fn build(e: impl std::fmt::Display) -> SeccompError {
-        SeccompError::Build(e.to_string())
+    let arch = audit_arch()?;
+    let mut denied = plan
+        .denied
+        .iter()
+        .map(|name| number(name).map(|n| n as u32))
+        .collect::<Result<Vec<u32>, _>>()?;
+    denied.sort_unstable();
+    denied.dedup();
+    let x32_check = usize::from(cfg!(target_arch = "x86_64"));
+    let head = 4;
+    let allow = head + x32_check + denied.len() + 2;
+    let socket = allow + 1;
+    let deny = socket + 3;
+    let mut program: BpfProgram = vec![
+        stmt(LD_W_ABS, DATA_ARCH),
+        libc::sock_filter {
+            code: JMP_JEQ_K,
+            jt: 1,
+            jf: 0,
+            k: arch,
+        },
+        stmt(RET_K, RET_KILL_PROCESS),
+        stmt(LD_W_ABS, DATA_NR),
+    ];
+    if x32_check == 1 {
+        program.push(jump_to(JMP_JGE_K, X32_SYSCALL_BIT, program.len(), deny)?);
     }
-    let mut rules: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
-    for name in &plan.denied {
-        rules.insert(number(name)?, Vec::new());
+    for nr in denied {
+        program.push(jump_to(JMP_JEQ_K, nr, program.len(), deny)?);
     }
-    let family = |op, value: i32| -> Result<Vec<SeccompRule>, SeccompError> {
-        let condition =
-            SeccompCondition::new(0, SeccompCmpArgLen::Dword, op, value as u64).map_err(build)?;
-        Ok(vec![SeccompRule::new(vec![condition]).map_err(build)?])
+    for call in [libc::SYS_socket, libc::SYS_socketpair] {
+        program.push(jump_to(JMP_JEQ_K, call as u32, program.len(), socket)?);
+    }
+    debug_assert_eq!(program.len(), allow);
+    program.push(stmt(RET_K, RET_ALLOW));
+    program.push(stmt(LD_W_ABS, DATA_ARG0_LOW));
+    // The jump skips the `ret allow` that follows to reach DENY, or falls through to it.
+    let (family, when_equal_deny) = match plan.sockets {
+        SocketRule::UnixOnly => (libc::AF_UNIX as u32, false),
+        SocketRule::AllButVsock => (libc::AF_VSOCK as u32, true),
     };
-    let socket_rules = match plan.sockets {
-        SocketRule::UnixOnly => family(SeccompCmpOp::Ne, libc::AF_UNIX)?,
-        SocketRule::AllButVsock => family(SeccompCmpOp::Eq, libc::AF_VSOCK)?,
-    };
-    rules.insert(libc::SYS_socket, socket_rules.clone());
-    rules.insert(libc::SYS_socketpair, socket_rules);
-    let filter = SeccompFilter::new(
-        rules,
-        SeccompAction::Allow,
-        SeccompAction::Errno(libc::EPERM as u32),
-        arch()?,
-    )
-    .map_err(build)?;
-    filter.try_into().map_err(build)
+    program.push(libc::sock_filter {
+        code: JMP_JEQ_K,
+        jt: if when_equal_deny { 1 } else { 0 },
+        jf: if when_equal_deny { 0 } else { 1 },
+        k: family,
+    });
+    program.push(stmt(RET_K, RET_ALLOW));
+    debug_assert_eq!(program.len(), deny);
+    program.push(stmt(RET_K, RET_ERRNO | libc::EPERM as u32));
+    Ok(program)
 }
 
 /// A compiled filter as the hex of its `sock_filter` array in memory (the inner stage's
 /// `--seccomp`).
 pub fn to_hex(program: &BpfProgram) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut hex = String::with_capacity(program.len() * 16);
     for instruction in program {
         let mut bytes = [0u8; 8];
@@ -98,7 +161,8 @@ pub fn to_hex(program: &BpfProgram) -> String {
         bytes[3] = instruction.jf;
         bytes[4..].copy_from_slice(&instruction.k.to_ne_bytes());
         for b in bytes {
-            hex.push_str(&format!("{b:02x}"));
+            hex.push(char::from(DIGITS[usize::from(b >> 4)]));
+            hex.push(char::from(DIGITS[usize::from(b & 0xf)]));
         }
     }
     hex
@@ -106,7 +170,7 @@ pub fn to_hex(program: &BpfProgram) -> String {
 
 /// Installs a compiled filter on the calling thread (no-new-privs must already be set).
 pub fn install(program: &BpfProgram) -> Result<(), SeccompError> {
-    seccompiler::apply_filter(program).map_err(|e| SeccompError::Install(e.to_string()))
+    crate::sys::install_seccomp_filter(program).map_err(|e| SeccompError::Install(e.to_string()))
 }
 
 #[cfg(test)]
@@ -114,6 +178,95 @@ mod tests {
     use super::*;
     use codex_protocol::NetworkSandboxPolicy;
     use codex_sandbox::linux::seccomp_plan;
+
+    /// Runs `program` the way the kernel would for one call: (arch, nr, args[0]).
+    fn decide(program: &BpfProgram, arch: u32, nr: u32, arg0: u64) -> u32 {
+        let mut data = [0u8; 64];
+        data[0..4].copy_from_slice(&nr.to_le_bytes());
+        data[4..8].copy_from_slice(&arch.to_le_bytes());
+        data[16..24].copy_from_slice(&arg0.to_le_bytes());
+        let (mut pc, mut acc) = (0usize, 0u32);
+        loop {
+            let insn = program[pc];
+            pc += 1;
+            match insn.code {
+                LD_W_ABS => {
+                    let at = insn.k as usize;
+                    acc = u32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+                }
+                JMP_JEQ_K | JMP_JGE_K => {
+                    let taken = if insn.code == JMP_JEQ_K {
+                        acc == insn.k
+                    } else {
+                        acc >= insn.k
+                    };
+                    pc += usize::from(if taken { insn.jt } else { insn.jf });
+                }
+                RET_K => return insn.k,
+                other => panic!("unexpected instruction {other:#x}"),
+            }
+        }
+    }
+
+    #[test]
+    fn the_filter_denies_what_the_plan_names_and_nothing_else() {
+        let arch = audit_arch().unwrap();
+        let eperm = RET_ERRNO | libc::EPERM as u32;
+        for network in [
+            NetworkSandboxPolicy::Restricted,
+            NetworkSandboxPolicy::Enabled,
+        ] {
+            let plan = seccomp_plan(network);
+            let program = compile(&plan).unwrap();
+            for name in &plan.denied {
+                let nr = number(name).unwrap() as u32;
+                assert_eq!(decide(&program, arch, nr, 0), eperm, "{name}");
+            }
+            for nr in [
+                libc::SYS_read,
+                libc::SYS_write,
+                libc::SYS_execve,
+                libc::SYS_sendmsg,
+            ] {
+                assert_eq!(decide(&program, arch, nr as u32, 0), RET_ALLOW, "{nr}");
+            }
+            let restricted = network == NetworkSandboxPolicy::Restricted;
+            for call in [libc::SYS_socket, libc::SYS_socketpair] {
+                let call = call as u32;
+                let family = |f: i32| decide(&program, arch, call, f as u64);
+                assert_eq!(family(libc::AF_UNIX), RET_ALLOW);
+                assert_eq!(family(libc::AF_VSOCK), eperm);
+                let inet = if restricted { eperm } else { RET_ALLOW };
+                assert_eq!(family(libc::AF_INET), inet);
+                assert_eq!(family(libc::AF_INET6), inet);
+                assert_eq!(family(libc::AF_NETLINK), inet);
+                // The kernel reads the family as an int: high bits do not change it.
+                let high = (1u64 << 32) | libc::AF_VSOCK as u64;
+                assert_eq!(decide(&program, arch, call, high), eperm);
+            }
+            // Another architecture's calls (i386 through int 0x80) end the process.
+            assert_eq!(decide(&program, 0x4000_0003, 0, 0), RET_KILL_PROCESS);
+            if cfg!(target_arch = "x86_64") {
+                // The x32 ABI's numbers reach the same calls: all denied.
+                let x32_write = X32_SYSCALL_BIT | libc::SYS_write as u32;
+                assert_eq!(decide(&program, arch, x32_write, 0), eperm);
+            }
+        }
+    }
+
+    #[test]
+    fn a_filter_is_written_as_the_bytes_of_its_instructions() {
+        // `ret SECCOMP_RET_ALLOW`, as the inner stage's tests write it by hand.
+        let allow = libc::sock_filter {
+            code: 0x06,
+            jt: 0,
+            jf: 0,
+            k: 0x7fff_0000,
+        };
+        assert_eq!(to_hex(&vec![allow]), "060000000000ff7f");
+        let program = compile(&seccomp_plan(NetworkSandboxPolicy::Restricted)).unwrap();
+        assert_eq!(to_hex(&program).len(), program.len() * 16);
+    }
 
     #[test]
     fn both_plans_compile() {

@@ -185,6 +185,26 @@ pub fn run_stage(args: &[std::ffi::OsString]) -> i32 {
     unsafe { crate::stage::run(&mut pointers[..count], environ) }
 }
 
+/// Installs a classic BPF seccomp filter on the calling thread (`PR_SET_SECCOMP`).
+pub fn install_seccomp_filter(program: &[libc::sock_filter]) -> io::Result<()> {
+    let len = u16::try_from(program.len())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "seccomp filter too long"))?;
+    let prog = libc::sock_fprog {
+        len,
+        filter: program.as_ptr().cast_mut(),
+    };
+    // SAFETY: `prog` points at `len` valid instructions for the duration of the call; the
+    // kernel copies the filter.
+    check(unsafe {
+        libc::prctl(
+            libc::PR_SET_SECCOMP,
+            libc::SECCOMP_MODE_FILTER,
+            &prog as *const libc::sock_fprog,
+        )
+    })
+    .map(drop)
+}
+
 /// `unshare(flags)`.
 pub fn unshare(flags: libc::c_int) -> io::Result<()> {
     // SAFETY: unshare takes flags only.
