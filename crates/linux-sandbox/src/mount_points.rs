@@ -114,7 +114,7 @@ impl MountPoints {
                     libc::fchmod(dir.as_raw_fd(), 0o755);
                     libc::fsetxattr(dir.as_raw_fd(), MARKER.as_ptr(), c"1".as_ptr().cast(), 1, 0)
                 };
-            } else if !is_empty_dir(path).map_err(named)? {
+            } else if !is_empty_dir(&dir).map_err(named)? {
                 return Ok(Claim::NotEmpty);
             }
             hold_shared(&dir).map_err(named)?;
@@ -184,8 +184,45 @@ fn hold_shared(dir: &OwnedFd) -> io::Result<()> {
     }
 }
 
-fn is_empty_dir(path: &Path) -> io::Result<bool> {
-    Ok(std::fs::read_dir(path)?.next().is_none())
+/// Whether the directory open at `dir` has no entries but `.` and `..` (read through the
+/// descriptor, so it is the directory held, not whatever is at the path by now).
+fn is_empty_dir(dir: &OwnedFd) -> io::Result<bool> {
+    // `struct linux_dirent64`: d_ino (8), d_off (8), d_reclen (2), d_type (1), d_name.
+    const NAME_AT: usize = 19;
+    let mut buffer = [0u64; 128];
+    loop {
+        // SAFETY: getdents64 writes at most the buffer's size into it.
+        let read = unsafe {
+            libc::syscall(
+                libc::SYS_getdents64,
+                dir.as_raw_fd(),
+                buffer.as_mut_ptr(),
+                std::mem::size_of_val(&buffer),
+            )
+        };
+        if read < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        if read == 0 {
+            return Ok(true);
+        }
+        // SAFETY: the first `read` bytes of the buffer were written by the kernel.
+        let bytes =
+            unsafe { std::slice::from_raw_parts(buffer.as_ptr().cast::<u8>(), read as usize) };
+        let mut at = 0;
+        while at + NAME_AT < bytes.len() {
+            let length = usize::from(u16::from_ne_bytes([bytes[at + 16], bytes[at + 17]]));
+            let record = &bytes[at..(at + length).min(bytes.len())];
+            let name = record[NAME_AT..]
+                .split(|b| *b == 0)
+                .next()
+                .unwrap_or_default();
+            if name != b"." && name != b".." {
+                return Ok(false);
+            }
+            at += length.max(1);
+        }
+    }
 }
 
 fn flock(dir: &OwnedFd, operation: libc::c_int) -> io::Result<()> {
@@ -228,6 +265,26 @@ fn has_marker(dir: &OwnedFd) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_a_directory_without_entries_is_empty() {
+        let tmp = tempfile::tempdir().unwrap();
+        let open = |p: &Path| open_dir(&CString::new(p.as_os_str().as_bytes()).unwrap()).unwrap();
+        let empty = tmp.path().join("empty");
+        std::fs::create_dir(&empty).unwrap();
+        assert!(is_empty_dir(&open(&empty)).unwrap());
+        let dotted = tmp.path().join("dotted");
+        std::fs::create_dir(&dotted).unwrap();
+        std::fs::write(dotted.join(".x"), "").unwrap();
+        assert!(!is_empty_dir(&open(&dotted)).unwrap());
+        // More names than one read returns: the answer comes from the first.
+        let full = tmp.path().join("full");
+        std::fs::create_dir(&full).unwrap();
+        for i in 0..200 {
+            std::fs::create_dir(full.join(format!("entry-with-a-long-name-{i:03}"))).unwrap();
+        }
+        assert!(!is_empty_dir(&open(&full)).unwrap());
+    }
 
     #[test]
     fn a_mount_point_stays_while_another_command_holds_it() {

@@ -19,7 +19,7 @@ use codex_sandbox::linux::{
     BwrapFacts, LandlockAccess, LandlockRule, LinuxRoute, PER_ENTRY_LIMIT, bwrap_plan,
     bwrap_plan_with, choose_route, landlock_plan, landlock_plan_per_entry, seccomp_plan,
 };
-use codex_sandbox::{HostEnv, HostFs, ResolveError, ResolvedPolicy};
+use codex_sandbox::{HostEnv, HostFs, MemoFs, ResolveError, ResolvedPolicy};
 use serde::{Deserialize, Serialize};
 use std::ffi::OsString;
 use std::io;
@@ -100,10 +100,9 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
         return Err(SandboxError::NoCommand);
     }
     let env = HostEnv::from_process();
-    let policy = request
-        .selection
-        .resolve(&request.policy_cwd, &env, &HostFs)?;
-    let mut route = choose_route(&policy, &env, &HostFs);
+    let fs = MemoFs::new(HostFs);
+    let policy = request.selection.resolve(&request.policy_cwd, &env, &fs)?;
+    let mut route = choose_route(&policy, &env, &fs);
     let force = std::env::var(FORCE_ENV).unwrap_or_default();
     if force == "bubblewrap" && route == LinuxRoute::Landlock {
         route = LinuxRoute::Bubblewrap;

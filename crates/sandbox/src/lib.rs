@@ -27,7 +27,7 @@ mod test_support;
 pub mod windows;
 
 pub use decision::Decision;
-pub use probe::{FakeFs, FsProbe, HostFs, PathKind};
+pub use probe::{FakeFs, FsProbe, HostFs, MemoFs, PathKind};
 pub use resolve::{
     GitMode, HostEnv, Origin, ResolveError, ResolveOptions, ResolvedFs, ResolvedPolicy, Rule,
     resolve, resolve_legacy, split_from_legacy,

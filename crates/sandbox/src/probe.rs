@@ -191,9 +191,95 @@ impl FsProbe for FakeFs {
     }
 }
 
+/// Another probe's answers about kinds and symlinks, each asked once: resolving a policy and
+/// choosing its route ask about the same paths (the workspace, its parents) several times,
+/// and every question is a system call on the host. One snapshot is also the more consistent.
+#[derive(Debug, Default)]
+pub struct MemoFs<F> {
+    inner: F,
+    kinds: std::cell::RefCell<BTreeMap<PathBuf, PathKind>>,
+    real: std::cell::RefCell<BTreeMap<PathBuf, Option<PathBuf>>>,
+}
+
+impl<F: FsProbe> MemoFs<F> {
+    pub fn new(inner: F) -> MemoFs<F> {
+        MemoFs {
+            inner,
+            kinds: Default::default(),
+            real: Default::default(),
+        }
+    }
+}
+
+impl<F: FsProbe> FsProbe for MemoFs<F> {
+    fn kind(&self, path: &Path) -> PathKind {
+        if let Some(kind) = self.kinds.borrow().get(path) {
+            return *kind;
+        }
+        let kind = self.inner.kind(path);
+        self.kinds.borrow_mut().insert(path.to_path_buf(), kind);
+        kind
+    }
+
+    fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
+        if let Some(real) = self.real.borrow().get(path) {
+            return real.clone();
+        }
+        let real = self.inner.canonicalize(path);
+        self.real
+            .borrow_mut()
+            .insert(path.to_path_buf(), real.clone());
+        real
+    }
+
+    fn read_text(&self, path: &Path) -> Option<String> {
+        self.inner.read_text(path)
+    }
+
+    fn list_dir(&self, path: &Path) -> Vec<String> {
+        self.inner.list_dir(path)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Counts the questions that reach the probe underneath.
+    struct Counting(FakeFs, std::cell::Cell<usize>);
+
+    impl FsProbe for Counting {
+        fn kind(&self, path: &Path) -> PathKind {
+            self.1.set(self.1.get() + 1);
+            self.0.kind(path)
+        }
+        fn canonicalize(&self, path: &Path) -> Option<PathBuf> {
+            self.1.set(self.1.get() + 1);
+            self.0.canonicalize(path)
+        }
+        fn read_text(&self, path: &Path) -> Option<String> {
+            self.0.read_text(path)
+        }
+        fn list_dir(&self, path: &Path) -> Vec<String> {
+            self.0.list_dir(path)
+        }
+    }
+
+    #[test]
+    fn memo_fs_asks_each_question_once_and_answers_the_same() {
+        let fake = FakeFs::new().dir("/real/sub").symlink("/link", "/real");
+        let memo = MemoFs::new(Counting(fake.clone(), std::cell::Cell::new(0)));
+        for _ in 0..3 {
+            assert_eq!(memo.kind(Path::new("/link")), fake.kind(Path::new("/link")));
+            assert_eq!(memo.kind(Path::new("/nope")), PathKind::Missing);
+            assert_eq!(
+                memo.canonicalize(Path::new("/link/sub")),
+                fake.canonicalize(Path::new("/link/sub"))
+            );
+            assert_eq!(memo.canonicalize(Path::new("/nope")), None);
+        }
+        assert_eq!(memo.inner.1.get(), 4);
+    }
 
     #[test]
     fn fake_fs_follows_symlinks_like_the_kernel() {
