@@ -386,12 +386,18 @@ fn run_bubblewrap(
     // parent (maybe another command's mount points) are held while the command runs.
     let mut mount_points = MountPoints::default();
     let mut uncreatable = Vec::new();
-    for path in mount_targets(policy) {
+    let first = bwrap_plan(policy);
+    for path in mount_targets(policy, &first) {
         if mount_points.claim(&path).map_err(SandboxError::Setup)? == Claim::Uncreatable {
             uncreatable.push(path);
         }
     }
-    let plan = bwrap_plan_with(policy, &BwrapFacts { uncreatable });
+    // Facts change the plan only when some mount point cannot be made.
+    let plan = if uncreatable.is_empty() {
+        first
+    } else {
+        bwrap_plan_with(policy, &BwrapFacts { uncreatable })
+    };
     let exe = std::env::current_exe().map_err(SandboxError::Setup)?;
     let mut args: Vec<OsString> = plan.args.iter().map(OsString::from).collect();
     // The inner stage is this binary; make sure it is visible inside.
@@ -539,8 +545,8 @@ impl InnerStage {
 /// The paths the bubblewrap plan mounts over that a command could otherwise create: the
 /// synthetic targets (missing masked paths) and existing directories masked read-only or
 /// denied under a writable parent.
-fn mount_targets(policy: &ResolvedPolicy) -> Vec<PathBuf> {
-    let mut targets = bwrap_plan(policy).synthetic_targets;
+fn mount_targets(policy: &ResolvedPolicy, plan: &codex_sandbox::linux::BwrapPlan) -> Vec<PathBuf> {
+    let mut targets = plan.synthetic_targets.clone();
     for rule in policy.rules() {
         let under_writable = rule
             .path
