@@ -7,7 +7,7 @@
 //! - argv[0] basename `codex-linux-sandbox`: the Linux sandbox helper (core re-executes
 //!   `/proc/self/exe` under that name, so no helper file needs installing).
 //! - `argv[1] == --codex-linux-sandbox-inner`: the helper's last stage inside the namespaces
-//!   (no-new-privs, Landlock, seccomp, exec).
+//!   (no-new-privs, Landlock, seccomp, exec), when the small program embedded for it cannot run.
 //! - anything else: the `codex` command line proper.
 //!
 //! [`route`] is pure and decides; [`run_helper`] runs the chosen helper. Call both first thing

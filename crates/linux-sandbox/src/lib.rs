@@ -2,7 +2,8 @@
 //!
 //! Reached through the one `codex` binary — argv[0] `codex-linux-sandbox` runs [`helper_main`]
 //! (core re-executes `/proc/self/exe` under that name), argv[1] `--codex-linux-sandbox-inner`
-//! runs the stage inside bubblewrap — and through `codex sandbox linux -- CMD`.
+//! runs the stage inside bubblewrap (when the freestanding copy of it, embedded by `build.rs`,
+//! cannot run) — and through `codex sandbox linux -- CMD`.
 //!
 //! Exit codes: the command's own (or, killed by a signal, the same signal is re-raised);
 //! [`EXIT_SANDBOX_ERROR`] when the sandbox could not be set up and nothing ran.
