@@ -81,12 +81,12 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
         // bubblewrap's --new-session may have made the session in a parent of this process;
         // the terminal needs a session this process leads (setsid fails, harmlessly, when it
         // already leads one).
-        let _ = sys::call(sys::SETSID, [0; 6]);
-        if let Err(e) = sys::call(sys::IOCTL, [0, TIOCSCTTY, 0, 0, 0, 0]) {
+        let _ = integers(sys::SETSID, [0; 6]);
+        if let Err(e) = integers(sys::IOCTL, [0, TIOCSCTTY, 0, 0, 0, 0]) {
             return fail(b"making the PTY the controlling terminal", Some(e));
         }
     }
-    if let Err(e) = sys::call(sys::PRCTL, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) {
+    if let Err(e) = integers(sys::PRCTL, [PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0, 0]) {
         return fail(b"no-new-privs", Some(e));
     }
     if let Some(masks) = landlock
@@ -115,7 +115,9 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
             0,
             0,
         ];
-        if let Err(e) = sys::call(sys::PRCTL, call) {
+        // SAFETY: `program` points at `len` instructions in `filter`, both alive across the
+        // call.
+        if let Err(e) = unsafe { sys::call(sys::PRCTL, call) } {
             return fail(b"installing the seccomp filter failed", Some(e));
         }
     }
@@ -173,8 +175,10 @@ struct PathBeneath {
 fn restrict(options: &[CStr], [handled, read, file]: [u64; 3]) -> Result<(), (&'static [u8], i32)> {
     let setup = b"Landlock could not be set up";
     let attr: *const u64 = &handled;
-    let ruleset = sys::call(sys::LANDLOCK_CREATE_RULESET, [attr as usize, 8, 0, 0, 0, 0])
-        .map_err(|e| (&setup[..], e))?;
+    let ruleset =
+        // SAFETY: `attr` points at a u64, the size given (the ruleset's first field).
+        unsafe { sys::call(sys::LANDLOCK_CREATE_RULESET, [attr as usize, 8, 0, 0, 0, 0]) }
+            .map_err(|e| (&setup[..], e))?;
     for pair in options.windows(2) {
         let access = if eq(pair[0], b"--read") {
             read
@@ -183,16 +187,14 @@ fn restrict(options: &[CStr], [handled, read, file]: [u64; 3]) -> Result<(), (&'
         } else {
             continue;
         };
-        let path = pair[1] as usize;
+        let path = pair[1];
         let directory = O_PATH | O_CLOEXEC | O_DIRECTORY;
-        let (fd, is_dir) = match sys::call(sys::OPENAT, [AT_FDCWD, path, directory, 0, 0, 0]) {
+        let (fd, is_dir) = match open(path, directory) {
             Ok(fd) => (fd, true),
-            Err(ENOTDIR) => {
-                match sys::call(sys::OPENAT, [AT_FDCWD, path, O_PATH | O_CLOEXEC, 0, 0, 0]) {
-                    Ok(fd) => (fd, false),
-                    Err(_) => continue,
-                }
-            }
+            Err(ENOTDIR) => match open(path, O_PATH | O_CLOEXEC) {
+                Ok(fd) => (fd, false),
+                Err(_) => continue,
+            },
             // A path that vanished since planning grants nothing.
             Err(_) => continue,
         };
@@ -202,16 +204,19 @@ fn restrict(options: &[CStr], [handled, read, file]: [u64; 3]) -> Result<(), (&'
             parent_fd: fd as i32,
         };
         let rule: *const PathBeneath = &rule;
-        let added = sys::call(
-            sys::LANDLOCK_ADD_RULE,
-            [ruleset, LANDLOCK_RULE_PATH_BENEATH, rule as usize, 0, 0, 0],
-        );
-        let _ = sys::call(sys::CLOSE, [fd, 0, 0, 0, 0, 0]);
+        // SAFETY: `rule` is a landlock_path_beneath_attr alive across the call.
+        let added = unsafe {
+            sys::call(
+                sys::LANDLOCK_ADD_RULE,
+                [ruleset, LANDLOCK_RULE_PATH_BENEATH, rule as usize, 0, 0, 0],
+            )
+        };
+        close(fd);
         added.map_err(|e| (&setup[..], e))?;
     }
-    sys::call(sys::LANDLOCK_RESTRICT_SELF, [ruleset, 0, 0, 0, 0, 0])
+    integers(sys::LANDLOCK_RESTRICT_SELF, [ruleset, 0, 0, 0, 0, 0])
         .map_err(|e| (&b"Landlock could not be enforced"[..], e))?;
-    let _ = sys::call(sys::CLOSE, [ruleset, 0, 0, 0, 0, 0]);
+    close(ruleset);
     Ok(())
 }
 
@@ -220,44 +225,68 @@ fn drop_capabilities() -> Result<(), i32> {
     let header = [LINUX_CAPABILITY_VERSION_3, 0];
     // Two `__user_cap_data_struct`s: effective, permitted, inheritable.
     let mut data = [0u32; 6];
-    sys::call(
-        sys::CAPGET,
-        [
-            header.as_ptr() as usize,
-            data.as_mut_ptr() as usize,
-            0,
-            0,
-            0,
-            0,
-        ],
-    )?;
+    // SAFETY: `header` and `data` have the layouts capget(2) documents for version 3.
+    unsafe {
+        sys::call(
+            sys::CAPGET,
+            [
+                header.as_ptr() as usize,
+                data.as_mut_ptr() as usize,
+                0,
+                0,
+                0,
+                0,
+            ],
+        )
+    }?;
     if data[0] & (1 << CAP_SETPCAP) != 0 {
         // EINVAL past the last capability the kernel knows ends the loop.
         for cap in 0..64 {
-            if sys::call(sys::PRCTL, [PR_CAPBSET_DROP, cap, 0, 0, 0, 0]).is_err() {
+            if integers(sys::PRCTL, [PR_CAPBSET_DROP, cap, 0, 0, 0, 0]).is_err() {
                 break;
             }
         }
     }
-    let _ = sys::call(
+    let _ = integers(
         sys::PRCTL,
         [PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0, 0],
     );
     let none = [0u32; 6];
-    sys::call(
-        sys::CAPSET,
-        [header.as_ptr() as usize, none.as_ptr() as usize, 0, 0, 0, 0],
-    )?;
+    // SAFETY: `header` and `none` have the layouts capset(2) documents for version 3.
+    unsafe {
+        sys::call(
+            sys::CAPSET,
+            [header.as_ptr() as usize, none.as_ptr() as usize, 0, 0, 0, 0],
+        )
+    }?;
     Ok(())
 }
 
 fn close_descriptors_above_stderr() {
-    if sys::call(sys::CLOSE_RANGE, [3, u32::MAX as usize, 0, 0, 0, 0]).is_err() {
+    if integers(sys::CLOSE_RANGE, [3, u32::MAX as usize, 0, 0, 0, 0]).is_err() {
         // Kernels before 5.9: one by one.
         for fd in 3..=65_535 {
-            let _ = sys::call(sys::CLOSE, [fd, 0, 0, 0, 0, 0]);
+            close(fd);
         }
     }
+}
+
+/// A system call whose arguments are all plain integers (no pointers): flags, descriptors,
+/// numbers. The calls used this way (setsid, ioctl TIOCSCTTY, prctl with integer options,
+/// close, close_range, landlock_restrict_self) touch no memory of this process.
+fn integers(number: usize, args: [usize; 6]) -> Result<usize, i32> {
+    // SAFETY: no argument is a pointer (see above).
+    unsafe { sys::call(number, args) }
+}
+
+fn close(fd: usize) {
+    let _ = integers(sys::CLOSE, [fd, 0, 0, 0, 0, 0]);
+}
+
+/// `openat(AT_FDCWD, path, flags)`.
+fn open(path: CStr, flags: usize) -> Result<usize, i32> {
+    // SAFETY: `path` is NUL-terminated (every CStr here is: see `run`).
+    unsafe { sys::call(sys::OPENAT, [AT_FDCWD, path as usize, flags, 0, 0, 0]) }
 }
 
 /// `execvp`: a name without `/` is looked up in `PATH` (`/bin:/usr/bin` when unset); a file
@@ -301,10 +330,14 @@ fn exec_path_search(args: &mut [CStr], command_at: usize, envp: *const CStr) -> 
 /// one: `--`).
 fn exec(args: &mut [CStr], command_at: usize, program: CStr, envp: *const CStr) -> i32 {
     let argv = args[command_at..].as_ptr();
-    let error = match sys::call(
-        sys::EXECVE,
-        [program as usize, argv as usize, envp as usize, 0, 0, 0],
-    ) {
+    // SAFETY: `program` and every argv entry are NUL-terminated; argv and envp end with NULL
+    // (see `run`).
+    let error = match unsafe {
+        sys::call(
+            sys::EXECVE,
+            [program as usize, argv as usize, envp as usize, 0, 0, 0],
+        )
+    } {
         Ok(_) => return 0,
         Err(e) => e,
     };
@@ -315,17 +348,20 @@ fn exec(args: &mut [CStr], command_at: usize, program: CStr, envp: *const CStr) 
     args[command_at - 1] = SHELL.as_ptr();
     args[command_at] = program;
     let argv = args[command_at - 1..].as_ptr();
-    let result = sys::call(
-        sys::EXECVE,
-        [
-            SHELL.as_ptr() as usize,
-            argv as usize,
-            envp as usize,
-            0,
-            0,
-            0,
-        ],
-    );
+    // SAFETY: as above; SHELL is NUL-terminated.
+    let result = unsafe {
+        sys::call(
+            sys::EXECVE,
+            [
+                SHELL.as_ptr() as usize,
+                argv as usize,
+                envp as usize,
+                0,
+                0,
+                0,
+            ],
+        )
+    };
     (args[command_at - 1], args[command_at]) = saved;
     // The shell not running means the command did not either: report the command's error.
     match result {
@@ -403,7 +439,8 @@ fn unhex(s: CStr, out: &mut [u8]) -> Option<usize> {
 
 fn write_all(mut data: &[u8]) {
     while !data.is_empty() {
-        match sys::call(sys::WRITE, [2, data.as_ptr() as usize, data.len(), 0, 0, 0]) {
+        // SAFETY: `data` is a live slice; the length given is its length.
+        match unsafe { sys::call(sys::WRITE, [2, data.as_ptr() as usize, data.len(), 0, 0, 0]) } {
             Ok(n) if n > 0 => data = &data[n.min(data.len())..],
             _ => return,
         }
@@ -509,9 +546,13 @@ pub mod sys {
     pub const LANDLOCK_RESTRICT_SELF: usize = 446;
 
     /// System call `number` with six arguments; the result, or the errno.
-    pub fn call(number: usize, args: [usize; 6]) -> Result<usize, i32> {
+    ///
+    /// # Safety
+    /// The arguments must be what the call documents: pointers valid (and NUL-terminated or
+    /// sized as it expects) for its duration, descriptors this process owns.
+    pub unsafe fn call(number: usize, args: [usize; 6]) -> Result<usize, i32> {
         let result: isize;
-        // SAFETY: the callers pass arguments as each call documents (see the module header).
+        // SAFETY: the caller upholds this function's contract.
         #[cfg(target_arch = "x86_64")]
         unsafe {
             core::arch::asm!(
@@ -546,7 +587,8 @@ pub mod sys {
     #[allow(dead_code)]
     pub fn exit(code: i32) -> ! {
         loop {
-            let _ = call(EXIT_GROUP, [code as usize, 0, 0, 0, 0, 0]);
+            // SAFETY: exit_group takes an integer only.
+            let _ = unsafe { call(EXIT_GROUP, [code as usize, 0, 0, 0, 0, 0]) };
         }
     }
 }
