@@ -4,9 +4,10 @@
 //! It is written against `core` alone, with raw system calls and no allocation, so the same
 //! source serves twice: as a module of this crate (the `--codex-linux-sandbox-inner` stage of
 //! the full binary) and as a freestanding program of a few kilobytes that `build.rs` compiles
-//! from `stage_main.rs` and the binary embeds. That program starts in microseconds where the
-//! full binary needs over a millisecond (libc's start-up alone queries the CPU dozens of times,
-//! each a VM exit under a hypervisor), and the stage runs once per sandboxed command.
+//! from `stage_main.rs` and the binary embeds. That program costs about 0.2 ms, exec included,
+//! where the full binary needs over a millisecond (static-PIE relocation, and libc's start-up,
+//! which queries the CPU dozens of times, each a VM exit under a hypervisor); the stage runs
+//! once per sandboxed command.
 //!
 //! Arguments (built by `run.rs`, never by hand):
 //!
@@ -19,8 +20,9 @@
 //! a rule on a non-directory may carry. `HEX` is the compiled seccomp filter as the bytes of
 //! its `sock_filter` array. Paths that do not exist grant nothing.
 //!
-//! Unsafe code: every `unsafe` block is a system call with pointers into argv, envp or this
-//! module's own stack buffers, each NUL-terminated or sized as the call documents.
+//! Unsafe code: system calls, through [`sys::call`]. Those without pointer arguments go through
+//! one wrapper ([`integers`]); every other call passes pointers into argv, envp or this module's
+//! own stack buffers, each NUL-terminated or sized as the call documents (said at each call).
 #![allow(unsafe_code)]
 
 /// Exit code when the stage could not be set up (nothing ran).
