@@ -238,3 +238,60 @@ fn bad_arguments_are_refused_before_anything_runs() {
         );
     }
 }
+
+/// Where memfds may not be executed (`vm.memfd_noexec = 2`, set here in a pid namespace of
+/// its own so the host keeps its setting), the binary runs the stage and the sandbox works.
+#[test]
+fn where_memfds_cannot_be_executed_the_binary_runs_the_stage() {
+    use super::conformance::{have, is_root};
+    if !is_root() || !have("/usr/bin/unshare") || !have("/usr/bin/bwrap") {
+        println!("SKIP: needs root, unshare(1) and bubblewrap");
+        return;
+    }
+    if !Path::new("/proc/sys/vm/memfd_noexec").exists() {
+        println!("SKIP: this kernel has no vm.memfd_noexec (before Linux 6.3)");
+        return;
+    }
+    let host_setting = fs::read_to_string("/proc/sys/vm/memfd_noexec").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = fs::canonicalize(dir.path()).unwrap();
+    fs::create_dir_all(ws.join(".git")).unwrap();
+    fs::write(ws.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
+    let request = codex_linux_sandbox::SandboxRequest {
+        policy_cwd: ws.clone(),
+        command_cwd: ws.clone(),
+        tty: false,
+        selection: codex_sandbox::config::SandboxSelection::Legacy {
+            policy: codex_protocol::SandboxPolicy::WorkspaceWrite {
+                writable_roots: vec![],
+                network_access: false,
+                exclude_tmpdir_env_var: true,
+                exclude_slash_tmp: true,
+                read_only_access: Default::default(),
+            },
+            git: codex_sandbox::GitMode::ReadOnly,
+        },
+    };
+    let output = Command::new("/usr/bin/unshare")
+        .args(["--pid", "--fork", "--mount-proc", "sh", "-c"])
+        .arg("echo 2 > /proc/sys/vm/memfd_noexec && exec \"$@\"")
+        .arg("sh")
+        .arg(env!("CARGO_BIN_EXE_codex-linux-sandbox"))
+        .arg("--request")
+        .arg(serde_json::to_string(&request).unwrap())
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "touch made; grep '^Seccomp:' /proc/self/status",
+        ])
+        .env(codex_linux_sandbox::FORCE_ENV, "bubblewrap")
+        .current_dir(&ws)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(text(&output.stdout), "Seccomp:\t2\n", "{output:?}");
+    assert!(ws.join("made").exists());
+    let now = fs::read_to_string("/proc/sys/vm/memfd_noexec").unwrap();
+    assert_eq!(now, host_setting, "the host's setting changed");
+}
