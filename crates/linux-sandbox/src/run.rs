@@ -207,7 +207,7 @@ fn run_builtin(
     network: NetworkSandboxPolicy,
     in_place: bool,
 ) -> Result<ExitStatus, SandboxError> {
-    let stage_fd = inner.fd;
+    let stage_fd = inner.placement();
     let keep: Vec<i32> = stage_fd.iter().map(|(_, to)| *to).collect();
     let inner = &inner.argv;
     let plan: Vec<String> = plan_args
@@ -443,7 +443,7 @@ fn run_bubblewrap(
         .copied()
         .zip(plan.empty_data_fds.iter().copied())
         .collect();
-    placements.extend(inner.fd);
+    placements.extend(inner.placement());
     let targets: Vec<i32> = placements.iter().map(|(_, to)| *to).collect();
     let mut child = Command::new(&bwrap.path);
     child.args(&args).current_dir(&request.command_cwd);
@@ -509,9 +509,8 @@ fn stage_options(
 /// freestanding stage through a memfd, or this binary with [`INNER_FLAG`].
 struct InnerStage {
     argv: Vec<OsString>,
-    /// The memfd's descriptor here, and the number it must have when the stage is executed.
-    fd: Option<(i32, i32)>,
-    _memfd: Option<std::os::fd::OwnedFd>,
+    /// The memfd, and the descriptor number it must have when the stage is executed.
+    memfd: Option<(std::os::fd::OwnedFd, i32)>,
 }
 
 impl InnerStage {
@@ -525,20 +524,22 @@ impl InnerStage {
         let Some(memfd) = memfd else {
             let mut argv: Vec<OsString> = vec![exe.into(), INNER_FLAG.into()];
             argv.extend(options);
-            return InnerStage {
-                argv,
-                fd: None,
-                _memfd: None,
-            };
+            return InnerStage { argv, memfd: None };
         };
-        let raw = std::os::fd::AsRawFd::as_raw_fd(&memfd);
         let mut argv: Vec<OsString> = vec![format!("/proc/self/fd/{fd}").into()];
         argv.extend(options);
         InnerStage {
             argv,
-            fd: Some((raw, fd)),
-            _memfd: Some(memfd),
+            memfd: Some((memfd, fd)),
         }
+    }
+
+    /// The memfd's descriptor here, and the number it must be moved to.
+    fn placement(&self) -> Option<(i32, i32)> {
+        use std::os::fd::AsRawFd;
+        self.memfd
+            .as_ref()
+            .map(|(memfd, to)| (memfd.as_raw_fd(), *to))
     }
 }
 

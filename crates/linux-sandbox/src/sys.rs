@@ -654,7 +654,7 @@ pub fn wait_then_kill_group(pid: u32, subreaper: bool) -> io::Result<std::proces
         libc::killpg(pid, libc::SIGKILL);
     }
     match subreaper.then(own_children).flatten() {
-        Some(_) => kill_orphans(pid),
+        Some(children) => kill_orphans(pid, children),
         // Jobs a shell started with job control live in groups of their own, in the child's
         // session (its id is the child's pid, not reusable while the child is a zombie).
         None => kill_session(pid),
@@ -663,10 +663,14 @@ pub fn wait_then_kill_group(pid: u32, subreaper: bool) -> io::Result<std::proces
 }
 
 /// SIGKILLs and reaps every child but `keep`, round after round: the children of each one
-/// killed become ours before it can be reaped, so the next round finds them.
-fn kill_orphans(keep: libc::pid_t) {
+/// killed become ours before it can be reaped, so the next round finds them. `children` is
+/// the first round's list, already read.
+fn kill_orphans(keep: libc::pid_t, children: Vec<libc::pid_t>) {
+    let mut children = Some(children);
     loop {
-        let others: Vec<libc::pid_t> = own_children()
+        let others: Vec<libc::pid_t> = children
+            .take()
+            .or_else(own_children)
             .unwrap_or_default()
             .into_iter()
             .filter(|&child| child != keep)

@@ -257,28 +257,13 @@ fn where_memfds_cannot_be_executed_the_binary_runs_the_stage() {
     let ws = fs::canonicalize(dir.path()).unwrap();
     fs::create_dir_all(ws.join(".git")).unwrap();
     fs::write(ws.join(".git/HEAD"), "ref: refs/heads/main\n").unwrap();
-    let request = codex_linux_sandbox::SandboxRequest {
-        policy_cwd: ws.clone(),
-        command_cwd: ws.clone(),
-        tty: false,
-        selection: codex_sandbox::config::SandboxSelection::Legacy {
-            policy: codex_protocol::SandboxPolicy::WorkspaceWrite {
-                writable_roots: vec![],
-                network_access: false,
-                exclude_tmpdir_env_var: true,
-                exclude_slash_tmp: true,
-                read_only_access: Default::default(),
-            },
-            git: codex_sandbox::GitMode::ReadOnly,
-        },
-    };
     let output = Command::new("/usr/bin/unshare")
         .args(["--pid", "--fork", "--mount-proc", "sh", "-c"])
         .arg("echo 2 > /proc/sys/vm/memfd_noexec && exec \"$@\"")
         .arg("sh")
         .arg(env!("CARGO_BIN_EXE_codex-linux-sandbox"))
         .arg("--request")
-        .arg(serde_json::to_string(&request).unwrap())
+        .arg(super::mount_points::workspace_write_request(&ws))
         .args([
             "--",
             "sh",

@@ -11,7 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn helper(ws: &Path, force: &str, script: &str) -> Command {
+/// Workspace-write in `ws` (network off, no `/tmp` or `$TMPDIR`), as the helper's `--request`.
+pub(super) fn workspace_write_request(ws: &Path) -> String {
     let request = codex_linux_sandbox::SandboxRequest {
         policy_cwd: ws.to_path_buf(),
         command_cwd: ws.to_path_buf(),
@@ -27,10 +28,14 @@ fn helper(ws: &Path, force: &str, script: &str) -> Command {
             git: GitMode::ReadOnly,
         },
     };
+    serde_json::to_string(&request).unwrap()
+}
+
+fn helper(ws: &Path, force: &str, script: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"));
     command
         .arg("--request")
-        .arg(serde_json::to_string(&request).unwrap())
+        .arg(workspace_write_request(ws))
         .args(["--", "sh", "-c", script])
         .env(codex_linux_sandbox::FORCE_ENV, force)
         .stdin(Stdio::null());
