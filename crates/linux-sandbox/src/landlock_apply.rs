@@ -64,7 +64,8 @@ pub fn apply(rules: &[LandlockRule], abi: u8) -> Result<(), LandlockError> {
             // A path that vanished since planning grants nothing.
             continue;
         };
-        let is_dir = std::fs::metadata(&rule.path).is_ok_and(|m| m.is_dir());
+        // Asked of the descriptor, not the path: the rule is on what was opened.
+        let is_dir = crate::sys::is_directory(std::os::fd::AsFd::as_fd(&fd));
         let mut access = match rule.access {
             LandlockAccess::ReadOnly => AccessFs::from_read(abi),
             LandlockAccess::ReadWrite => all,

@@ -177,6 +177,26 @@ fn wait(mut command: Command, program: &OsString) -> Result<ExitStatus, SandboxE
     sys::wait_then_kill_group(child.id(), subreaper).map_err(error)
 }
 
+/// [`wait`] for a command started by this process's own set-up closure rather than by another
+/// program (bubblewrap): the child shares our memory until it execs
+/// ([`sys::spawn_sharing_memory`]) instead of being a copy of it.
+fn supervise(
+    command: &[OsString],
+    cwd: &Path,
+    mut setup: impl FnMut() -> io::Result<()>,
+) -> Result<ExitStatus, SandboxError> {
+    let error = |source| SandboxError::Spawn {
+        program: command[0].to_string_lossy().into_owned(),
+        source,
+    };
+    let subreaper = sys::become_subreaper().is_ok();
+    let pid =
+        sys::spawn_sharing_memory(&command[0], &command[1..], cwd, &mut setup).map_err(error)?;
+    let pid = pid as u32;
+    sys::forward_termination_to_group(pid);
+    sys::wait_then_kill_group(pid, subreaper).map_err(error)
+}
+
 /// Whether this process may become the command itself (exec in place, no extra process):
 /// nothing needs cleaning up afterwards, and it can give the command a session of its own —
 /// it is not a process-group leader (`setsid` works), or it already leads a session without a
@@ -252,20 +272,20 @@ fn run_unsandboxed(
     request: &SandboxRequest,
     command: &[OsString],
 ) -> Result<ExitStatus, SandboxError> {
-    let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
     let tty = request.tty;
-    sys::before_exec(&mut child, move || {
+    let setup = move || {
         if tty {
             sys::new_session()?;
-            // The raw error: between fork and exec only an errno reaches the parent.
             sys::claim_terminal()?;
         }
         sys::close_descriptors_above_stderr(&[])
-    });
+    };
     if can_exec_in_place(true) {
+        let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
+        sys::before_exec(&mut child, setup);
         return Err(exec_in_place(child, &command[0], &[]));
     }
-    wait(child, &command[0])
+    supervise(command, &request.command_cwd, setup)
 }
 
 fn run_landlock(
@@ -279,7 +299,7 @@ fn run_landlock(
     let plan = landlock_plan(policy).expect("the Landlock route has a restricted policy");
     // The child uses the mount plan when it can make a mount namespace, and otherwise makes
     // the per-entry plan then and there (it lists every writable root, so only when needed;
-    // the child is a fork of this single-threaded helper, where allocating is safe).
+    // the set-up runs before exec as this single-threaded helper would, so it may allocate).
     let needs_per_entry = !plan.read_only_mounts.is_empty();
     let flat_policy = policy.clone();
     let mount_free_rules = plan.rules.clone();
@@ -315,9 +335,8 @@ fn run_landlock(
     let seccomp = seccomp_apply::compile(&seccomp_plan(policy.network))?;
     let (uid, gid) = sys::ids();
     let command_cwd = request.command_cwd.clone();
-    let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
     let tty = request.tty;
-    sys::before_exec(&mut child, move || {
+    let setup = move || {
         sys::new_session()?;
         if tty {
             sys::claim_terminal()?;
@@ -364,11 +383,13 @@ fn run_landlock(
         sys::drop_all_capabilities()?;
         seccomp_apply::install(&seccomp).map_err(io::Error::other)?;
         Ok(())
-    });
+    };
     if can_exec_in_place(mount_points.is_empty()) {
+        let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
+        sys::before_exec(&mut child, setup);
         return Err(exec_in_place(child, &command[0], warnings));
     }
-    let status = wait(child, &command[0]);
+    let status = supervise(command, &request.command_cwd, setup);
     drop(mount_points);
     status
 }

@@ -22,6 +22,15 @@ fn c_path(path: &Path) -> io::Result<CString> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
+/// Whether `fd` is open on a directory (an `O_PATH` descriptor will do).
+pub fn is_directory(fd: std::os::fd::BorrowedFd<'_>) -> bool {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fstat writes into a stat buffer we own.
+    let mut stat: libc::stat = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::fstat(fd.as_raw_fd(), &mut stat) } == 0;
+    ok && stat.st_mode & libc::S_IFMT == libc::S_IFDIR
+}
+
 /// `PR_SET_NO_NEW_PRIVS`: nothing executed later can gain privileges (setuid, file caps).
 pub fn set_no_new_privs() -> io::Result<()> {
     // SAFETY: prctl with integer arguments only; no memory is passed.
@@ -512,6 +521,135 @@ where
     }
 }
 
+/// Stack for the child of [`spawn_sharing_memory`]: the set-up runs ordinary Rust code (the
+/// per-entry Landlock plan lists directories), so as much as a thread gets; untouched pages
+/// cost nothing.
+const SHARED_CHILD_STACK: usize = 1 << 20;
+
+/// What the child of [`spawn_sharing_memory`] reads, and writes back when it fails.
+struct SharedSpawn<'a> {
+    setup: &'a mut dyn FnMut() -> io::Result<()>,
+    program: &'a std::ffi::CStr,
+    /// NULL-terminated.
+    argv: &'a [*const libc::c_char],
+    cwd: &'a std::ffi::CStr,
+    error: Option<io::Error>,
+}
+
+extern "C" fn shared_child(arg: *mut libc::c_void) -> libc::c_int {
+    // SAFETY: `arg` is the `SharedSpawn` of the parent, which is suspended (CLONE_VFORK) and
+    // keeps it alive until this process has exec'd or exited.
+    let shared = unsafe { &mut *arg.cast::<SharedSpawn>() };
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| -> io::Error {
+        // SAFETY: chdir with a NUL-terminated path.
+        if unsafe { libc::chdir(shared.cwd.as_ptr()) } != 0 {
+            return io::Error::last_os_error();
+        }
+        if let Err(error) = (shared.setup)() {
+            return error;
+        }
+        // As `Command` leaves it: SIGPIPE back to its default (Rust ignores it) and nothing
+        // blocked (the parent blocked everything around the clone).
+        // SAFETY: resetting a disposition and our own mask; execvp with NUL-terminated
+        // strings and a NULL-terminated array that outlive the call.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::pthread_sigmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+            libc::execvp(shared.program.as_ptr(), shared.argv.as_ptr());
+        }
+        io::Error::last_os_error()
+    }));
+    shared.error =
+        Some(outcome.unwrap_or_else(|_| io::Error::other("the sandbox set-up panicked")));
+    // SAFETY: ending this process without running anything of the parent's (no atexit).
+    unsafe { libc::_exit(127) }
+}
+
+/// Starts `program` (searched in PATH, as `execvp` does) with `args` in `cwd`, after `setup`
+/// has run in the new process, and returns its pid; an error of `setup` or of the exec is
+/// returned whole (with its message), and nothing is left running.
+///
+/// `Command::spawn` with a `pre_exec` closure forks: it copies this process's page tables,
+/// and both processes then fault in again every page they touch. Here the child shares our
+/// memory until it execs (`clone(CLONE_VM | CLONE_VFORK)`, what `posix_spawn` does), which
+/// on this VM makes a supervised start about 0.3 ms cheaper. The calling thread is suspended
+/// meanwhile and `setup` runs as if on it (the same thread-locals and allocator caches), on a
+/// stack of its own, with every signal blocked until the exec: no handler of ours can run in
+/// the child. Only the child's own state may change (its namespaces, credentials, working
+/// directory, descriptors); what it allocates stays allocated in our heap.
+pub fn spawn_sharing_memory(
+    program: &std::ffi::OsStr,
+    args: &[std::ffi::OsString],
+    cwd: &Path,
+    setup: &mut dyn FnMut() -> io::Result<()>,
+) -> io::Result<libc::pid_t> {
+    let nul = |_| io::Error::new(io::ErrorKind::InvalidInput, "argument contains a NUL byte");
+    let program_c = CString::new(program.as_bytes()).map_err(nul)?;
+    let args_c: Vec<CString> = args
+        .iter()
+        .map(|a| CString::new(a.as_bytes()))
+        .collect::<Result<_, _>>()
+        .map_err(nul)?;
+    let mut argv: Vec<*const libc::c_char> = std::iter::once(program_c.as_ptr())
+        .chain(args_c.iter().map(|a| a.as_ptr()))
+        .collect();
+    argv.push(std::ptr::null());
+    let cwd_c = c_path(cwd)?;
+    let mut shared = SharedSpawn {
+        setup,
+        program: &program_c,
+        argv: &argv,
+        cwd: &cwd_c,
+        error: None,
+    };
+    // SAFETY: a private anonymous mapping we unmap below; its lowest page becomes a guard.
+    let stack = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            SHARED_CHILD_STACK,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    if stack == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: the mapping above; a guard page, so an overflow faults instead of writing into
+    // whatever lies below.
+    unsafe { libc::mprotect(stack, 4096, libc::PROT_NONE) };
+    // SAFETY: signal masks are ours; the child runs `shared_child` on the new stack (its top,
+    // 16-byte aligned as mmap's pages are) with a pointer to `shared`, which lives on our
+    // stack until clone returns — after the child has exec'd or exited (CLONE_VFORK).
+    let (pid, clone_error) = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::clone(
+            shared_child,
+            stack.cast::<u8>().add(SHARED_CHILD_STACK).cast(),
+            libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
+            (&mut shared as *mut SharedSpawn).cast(),
+        );
+        let clone_error = (pid == -1).then(io::Error::last_os_error);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        libc::munmap(stack, SHARED_CHILD_STACK);
+        (pid, clone_error)
+    };
+    if let Some(error) = clone_error {
+        return Err(error);
+    }
+    if let Some(error) = shared.error.take() {
+        let _ = reap(pid);
+        return Err(error);
+    }
+    Ok(pid)
+}
+
 /// Forks; returns in the child. The parent waits for the child and then exits the way the
 /// child did (the same code, or the same signal), never returning. Used between unshare of a
 /// pid namespace and exec, so the command becomes pid 1 of the new namespace.
@@ -704,5 +842,86 @@ fn reap(pid: libc::pid_t) -> io::Result<std::process::ExitStatus> {
         if error.kind() != io::ErrorKind::Interrupted {
             return Err(error);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn no_new_privs() -> bool {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap();
+        status
+            .lines()
+            .any(|l| l.split_whitespace().eq(["NoNewPrivs:", "1"]))
+    }
+
+    #[test]
+    fn a_child_sharing_memory_runs_the_setup_for_itself_alone() {
+        if no_new_privs() {
+            return; // already set for the whole test process: nothing to tell apart
+        }
+        let tmp = tempfile::tempdir().unwrap();
+        let out = tmp.path().join("out");
+        let script = format!(
+            "pwd > {0}; grep NoNewPrivs /proc/self/status >> {0}; exit 7",
+            out.display()
+        );
+        let args = [OsString::from("-c"), OsString::from(script)];
+        let cwd_before = std::env::current_dir().unwrap();
+        let mut ran = 0;
+        let pid = spawn_sharing_memory("sh".as_ref(), &args, tmp.path(), &mut || {
+            ran += 1;
+            set_no_new_privs()
+        })
+        .unwrap();
+        let status = reap(pid).unwrap();
+        assert_eq!(status.code(), Some(7));
+        // The closure ran once, in the child, and wrote to our memory (shared until exec).
+        assert_eq!(ran, 1);
+        let written = std::fs::read_to_string(&out).unwrap();
+        let real = tmp.path().canonicalize().unwrap();
+        assert_eq!(written, format!("{}\nNoNewPrivs:\t1\n", real.display()));
+        // Its process state was its own.
+        assert!(!no_new_privs(), "no_new_privs leaked into the parent");
+        assert_eq!(std::env::current_dir().unwrap(), cwd_before);
+    }
+
+    #[test]
+    fn a_failed_setup_or_exec_comes_back_whole_and_nothing_runs() {
+        let tmp = tempfile::tempdir().unwrap();
+        let marker = tmp.path().join("ran");
+        let args = [
+            OsString::from("-c"),
+            OsString::from(format!("touch {}", marker.display())),
+        ];
+        let error = spawn_sharing_memory("sh".as_ref(), &args, tmp.path(), &mut || {
+            Err(io::Error::other("mount plan refused: /x is a symlink"))
+        })
+        .unwrap_err();
+        assert_eq!(error.to_string(), "mount plan refused: /x is a symlink");
+        let error = spawn_sharing_memory(
+            "codex-no-such-program".as_ref(),
+            &[],
+            tmp.path(),
+            &mut || Ok(()),
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+        let error = spawn_sharing_memory(
+            "sh".as_ref(),
+            &args,
+            &tmp.path().join("missing"),
+            &mut || Ok(()),
+        )
+        .unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::NotFound);
+        let error = spawn_sharing_memory("sh".as_ref(), &args, tmp.path(), &mut || {
+            panic!("set-up bug")
+        })
+        .unwrap_err();
+        assert!(error.to_string().contains("panicked"), "{error}");
+        assert!(!marker.exists(), "the command ran after a failed set-up");
     }
 }
