@@ -162,24 +162,11 @@ fn command_for(program: &OsString, args: &[OsString], cwd: &Path) -> Command {
     command
 }
 
-/// Runs the command and waits for it as its supervisor: stopping the helper (SIGTERM, SIGINT,
-/// SIGHUP) kills the command's process group, and when the command ends, whatever it left
-/// running in its group is killed too — nothing outlives a sandboxed command.
-fn wait(mut command: Command, program: &OsString) -> Result<ExitStatus, SandboxError> {
-    let error = |source| SandboxError::Spawn {
-        program: program.to_string_lossy().into_owned(),
-        source,
-    };
-    // Before the spawn, so that all the command's descendants end up ours.
-    let subreaper = sys::become_subreaper().is_ok();
-    let child = command.spawn().map_err(error)?;
-    sys::forward_termination_to_group(child.id());
-    sys::wait_then_kill_group(child.id(), subreaper).map_err(error)
-}
-
-/// [`wait`] for a command started by this process's own set-up closure rather than by another
-/// program (bubblewrap): the child shares our memory until it execs
-/// ([`sys::spawn_sharing_memory`]) instead of being a copy of it.
+/// Runs `command` (with `setup` applied in its process first) and waits for it as its
+/// supervisor: stopping the helper (SIGTERM, SIGINT, SIGHUP) kills the command's process
+/// group, and when the command ends, whatever it left running is killed too — nothing
+/// outlives a sandboxed command. The child shares our memory until it execs
+/// ([`sys::spawn_sharing_memory`]) rather than being a copy of it.
 fn supervise(
     command: &[OsString],
     cwd: &Path,
@@ -189,6 +176,7 @@ fn supervise(
         program: command[0].to_string_lossy().into_owned(),
         source,
     };
+    // Before the spawn, so that all the command's descendants end up ours.
     let subreaper = sys::become_subreaper().is_ok();
     let pid =
         sys::spawn_sharing_memory(&command[0], &command[1..], cwd, &mut setup).map_err(error)?;
@@ -466,9 +454,7 @@ fn run_bubblewrap(
         .collect();
     placements.extend(inner.placement());
     let targets: Vec<i32> = placements.iter().map(|(_, to)| *to).collect();
-    let mut child = Command::new(&bwrap.path);
-    child.args(&args).current_dir(&request.command_cwd);
-    sys::before_exec(&mut child, move || {
+    let setup = move || {
         sys::kill_with_parent()?;
         // Park them high first, so placing them cannot clobber one another.
         for (i, (from, _)) in placements.iter().enumerate() {
@@ -478,12 +464,17 @@ fn run_bubblewrap(
             sys::move_descriptor(900 + i as i32, *to)?;
         }
         sys::close_descriptors_above_stderr(&targets)
-    });
+    };
     let program = bwrap.path.clone().into_os_string();
     if in_place {
+        let mut child = Command::new(&bwrap.path);
+        child.args(&args).current_dir(&request.command_cwd);
+        sys::before_exec(&mut child, setup);
         return Err(exec_in_place(child, &program, &[]));
     }
-    let status = wait(child, &program);
+    let mut bwrap_command = vec![program];
+    bwrap_command.extend(args);
+    let status = supervise(&bwrap_command, &request.command_cwd, setup);
     drop(inner);
     drop(mount_points);
     status
