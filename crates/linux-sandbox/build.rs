@@ -57,6 +57,12 @@ fn build(target: &str, program: &PathBuf) -> bool {
         .arg("-o")
         .arg(program)
         .arg("src/stage_main.rs");
+    if target.contains("-musl") {
+        // Rust links its own C runtime for musl (crt1.o and libc.a) whatever the link
+        // arguments say; the stage has its own `_start` and no libc. (Not for glibc targets,
+        // where the same flag would also turn off the linker Rust brings.)
+        command.args(["-C", "link-self-contained=no"]);
+    }
     if let Some(linker) = std::env::var_os("RUSTC_LINKER") {
         let mut flag = std::ffi::OsString::from("linker=");
         flag.push(linker);
