@@ -8,6 +8,7 @@
 //! Exit codes: the command's own (or, killed by a signal, the same signal is re-raised);
 //! [`EXIT_SANDBOX_ERROR`] when the sandbox could not be set up and nothing ran.
 
+pub mod arena;
 #[cfg(target_os = "linux")]
 mod builtin;
 #[cfg(target_os = "linux")]
