@@ -3,12 +3,12 @@
 //! architectures the seccomp filter supports; elsewhere, or if the compile fails (with a
 //! warning), the file is empty and the full binary runs the stage instead.
 
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
 
 fn main() {
     println!("cargo:rerun-if-changed=src/stage.rs");
     println!("cargo:rerun-if-changed=src/stage_main.rs");
+    println!("cargo:rerun-if-changed=stage_rustc.rs");
     let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
     let program = out.join("inner-stage");
     let target = std::env::var("TARGET").expect("cargo sets TARGET");
@@ -19,50 +19,10 @@ fn main() {
     }
 }
 
-fn build(target: &str, program: &PathBuf) -> bool {
-    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
-    let mut command = Command::new(rustc);
-    command
-        .args([
-            "--edition",
-            "2024",
-            "--crate-type",
-            "bin",
-            "--target",
-            target,
-        ])
-        .args([
-            "-C",
-            "opt-level=s",
-            "-C",
-            "panic=abort",
-            "-C",
-            "strip=symbols",
-        ])
-        // A fixed address: the stage lives microseconds before it execs the command, which
-        // gets a fresh, randomised image, so there is nothing to relocate at start.
-        .args([
-            "-C",
-            "relocation-model=static",
-            "-C",
-            "target-feature=+crt-static",
-        ])
-        .args(["-C", "link-arg=-nostartfiles", "-C", "link-arg=-nostdlib"])
-        .args([
-            "-C",
-            "link-arg=-static",
-            "-C",
-            "link-arg=-Wl,--build-id=none",
-        ])
-        .arg("-o")
-        .arg(program)
-        .arg("src/stage_main.rs");
-    if target.contains("-musl") {
-        // Rust links its own C runtime for musl (crt1.o and libc.a) whatever the link
-        // arguments say; the stage has its own `_start` and no libc. (Not for glibc targets,
-        // where the same flag would also turn off the linker Rust brings.)
-        command.args(["-C", "link-self-contained=no"]);
-    }
+include!("stage_rustc.rs");
+
+fn build(target: &str, program: &Path) -> bool {
+    let mut command = stage_rustc(target, Path::new("src/stage_main.rs"), program);
     if let Some(linker) = std::env::var_os("RUSTC_LINKER") {
         let mut flag = std::ffi::OsString::from("linker=");
         flag.push(linker);

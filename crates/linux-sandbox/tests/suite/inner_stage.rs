@@ -5,6 +5,9 @@ use std::fs;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::sync::OnceLock;
+
+include!("../../stage_rustc.rs");
 
 /// Landlock ABI 1 masks (every Landlock kernel accepts them): all 13 rights handled; read =
 /// execute, read file, read dir; on a file = execute, write file, read file.
@@ -45,9 +48,32 @@ impl Stages {
         commands
     }
 
+    /// [`Stages::commands`], and the stage built for the other architecture under qemu when
+    /// that can be had: for checks that need neither Landlock nor seccomp, which qemu's
+    /// user-mode emulator may not offer.
+    fn commands_everywhere(&self) -> Vec<Vec<String>> {
+        let mut commands = self.commands();
+        commands.extend(cross_stage().map(<[String]>::to_vec));
+        commands
+    }
+
     /// Runs the stage with `args` both ways: (stage, output) pairs.
     fn run(&self, args: &[&str], env: &[(&str, &Path)]) -> Vec<(String, Output)> {
-        self.commands()
+        self.run_with(self.commands(), args, env)
+    }
+
+    /// [`Stages::run`] over [`Stages::commands_everywhere`].
+    fn run_everywhere(&self, args: &[&str], env: &[(&str, &Path)]) -> Vec<(String, Output)> {
+        self.run_with(self.commands_everywhere(), args, env)
+    }
+
+    fn run_with(
+        &self,
+        commands: Vec<Vec<String>>,
+        args: &[&str],
+        env: &[(&str, &Path)],
+    ) -> Vec<(String, Output)> {
+        commands
             .into_iter()
             .map(|stage| {
                 let mut command = Command::new(&stage[0]);
@@ -63,6 +89,60 @@ impl Stages {
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The inner stage built for the other architecture the sandbox supports (aarch64 on an x86_64
+/// host, and the reverse), as the argv prefix that runs it under qemu's user-mode emulator: its
+/// entry code, system-call numbers and argument handling, which no native run reaches. `None`
+/// without that Rust target, a cross linker or qemu (`rustup target add`, Debian's
+/// `gcc-aarch64-linux-gnu` and `qemu-user-static`; `scripts/test` installs them).
+fn cross_stage() -> Option<&'static [String]> {
+    static STAGE: OnceLock<Option<(tempfile::TempDir, Vec<String>)>> = OnceLock::new();
+    STAGE
+        .get_or_init(build_cross_stage)
+        .as_ref()
+        .map(|(_, argv)| argv.as_slice())
+}
+
+fn build_cross_stage() -> Option<(tempfile::TempDir, Vec<String>)> {
+    let (arch, gnu) = if cfg!(target_arch = "x86_64") {
+        ("aarch64", "aarch64-linux-gnu")
+    } else if cfg!(target_arch = "aarch64") {
+        ("x86_64", "x86_64-linux-gnu")
+    } else {
+        return None;
+    };
+    let on_path = |name: &str| {
+        std::env::split_paths(&std::env::var_os("PATH")?)
+            .map(|dir| dir.join(name))
+            .find(|p| p.is_file())
+    };
+    let qemu =
+        on_path(&format!("qemu-{arch}-static")).or_else(|| on_path(&format!("qemu-{arch}")))?;
+    let linker = on_path(&format!("{gnu}-gcc"))?;
+    let target = format!("{arch}-unknown-linux-gnu");
+    let libdir = Command::new("rustc")
+        .args(["--print", "target-libdir", "--target", &target])
+        .output()
+        .ok()?;
+    if !Path::new(text(&libdir.stdout).trim()).is_dir() {
+        return None;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let program = dir.path().join(format!("stage-{arch}"));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/stage_main.rs");
+    let output = stage_rustc(&target, &source, &program)
+        .arg("-C")
+        .arg(format!("linker={}", linker.display()))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "the inner stage did not build for {target}: {}",
+        text(&output.stderr)
+    );
+    let argv = [qemu.as_path(), program.as_path()].map(|p| p.to_str().unwrap().to_owned());
+    Some((dir, argv.to_vec()))
 }
 
 #[test]
@@ -176,7 +256,7 @@ fn commands_are_found_and_run_the_way_execvp_runs_them() {
         ),
     ];
     for (args, code, stdout, stderr) in &cases {
-        for (label, output) in stages.run(args, &[("PATH", path)]) {
+        for (label, output) in stages.run_everywhere(args, &[("PATH", path)]) {
             assert_eq!(output.status.code(), Some(*code), "{label} {args:?}");
             assert_eq!(&text(&output.stdout), stdout, "{label} {args:?}");
             assert_eq!(text(&output.stderr), *stderr, "{label} {args:?}");
@@ -184,7 +264,7 @@ fn commands_are_found_and_run_the_way_execvp_runs_them() {
     }
     fs::set_permissions(&script, fs::Permissions::from_mode(0o644)).unwrap();
     // Without an execute bit, not even root may execute it.
-    for (label, output) in stages.run(&["--", script_text], &[]) {
+    for (label, output) in stages.run_everywhere(&["--", script_text], &[]) {
         assert_eq!(output.status.code(), Some(127), "{label}");
         assert!(
             text(&output.stderr).ends_with("Permission denied (os error 13)\n"),
@@ -220,7 +300,7 @@ fn bad_arguments_are_refused_before_anything_runs() {
         if args.last() == Some(&"--") {
             args.extend(["touch", marker_text]);
         }
-        for (label, output) in stages.run(&args, &[]) {
+        for (label, output) in stages.run_everywhere(&args, &[]) {
             assert_eq!(output.status.code(), Some(125), "{label} {args:?}");
             assert_eq!(
                 text(&output.stderr),
@@ -230,7 +310,7 @@ fn bad_arguments_are_refused_before_anything_runs() {
             assert!(!marker.exists(), "{label} {args:?} ran the command");
         }
     }
-    for (label, output) in stages.run(&["--"], &[]) {
+    for (label, output) in stages.run_everywhere(&["--"], &[]) {
         assert_eq!(output.status.code(), Some(125), "{label}");
         assert_eq!(
             text(&output.stderr),
@@ -279,4 +359,62 @@ fn where_memfds_cannot_be_executed_the_binary_runs_the_stage() {
     assert!(ws.join("made").exists());
     let now = fs::read_to_string("/proc/sys/vm/memfd_noexec").unwrap();
     assert_eq!(now, host_setting, "the host's setting changed");
+}
+
+/// The stage built for the other architecture, under qemu: no privileges or inherited
+/// descriptors left, and Landlock either enforced or refused (qemu may not pass its system
+/// calls through: then the stage must fail closed, not run the command unconfined).
+#[test]
+fn the_stage_for_the_other_architecture_runs_under_qemu() {
+    let Some(stage) = cross_stage() else {
+        println!("SKIP: no Rust target, cross linker or qemu for the other architecture");
+        return;
+    };
+    let script = "grep -E '^(NoNewPrivs|CapEff|CapPrm|CapBnd):' /proc/self/status; \
+                  ls /proc/self/fd | tr '\\n' ' '";
+    let wrapper = "exec 7</etc/hostname; exec \"$@\"";
+    let output = Command::new("sh")
+        .args(["-c", wrapper, "sh"])
+        .args(stage)
+        .args(["--", "sh", "-c", script])
+        .output()
+        .unwrap();
+    let stdout = text(&output.stdout);
+    assert!(output.status.success(), "{stdout} {}", text(&output.stderr));
+    for line in [
+        "NoNewPrivs:\t1",
+        "CapEff:\t0000000000000000",
+        "CapPrm:\t0000000000000000",
+        "CapBnd:\t0000000000000000",
+    ] {
+        assert!(stdout.contains(line), "no {line:?} in {stdout}");
+    }
+    assert_eq!(stdout.lines().last(), Some("0 1 2 3 "));
+
+    let stages = Stages::new();
+    let w = stages.root.join("w");
+    fs::create_dir_all(&w).unwrap();
+    let w_text = w.to_str().unwrap();
+    let mut args: Vec<&str> = stage.iter().map(String::as_str).skip(1).collect();
+    args.push("--landlock");
+    args.extend(ABI1_MASKS);
+    args.extend(["--read", "/", "--write", w_text, "--", "sh", "-c"]);
+    args.push("echo x > w/in && (echo y > outside) 2>/dev/null; echo done");
+    let output = Command::new(&stage[0])
+        .args(&args)
+        .current_dir(&stages.root)
+        .output()
+        .unwrap();
+    match output.status.code() {
+        Some(0) => {
+            assert_eq!(text(&output.stdout), "done\n");
+            assert!(w.join("in").exists() && !stages.root.join("outside").exists());
+        }
+        Some(125) => {
+            let stderr = text(&output.stderr);
+            assert!(stderr.contains("Landlock"), "{stderr}");
+            assert!(!w.join("in").exists(), "refused, yet the command ran");
+        }
+        code => panic!("{code:?}: {}", text(&output.stderr)),
+    }
 }
