@@ -762,9 +762,11 @@ fn own_children() -> Option<Vec<libc::pid_t>> {
 
 /// Waits until child `pid` has ended without reaping it, kills what is left of its process
 /// group (the zombie keeps the id from being reused meanwhile) and everything else it left
-/// running, then reaps it. With [`become_subreaper`] in force, what is left is found among our
-/// own children (ids that cannot be reused before we reap them); otherwise by the child's
-/// session, read from /proc.
+/// running, then reaps it. With [`become_subreaper`] in force, whatever the command left
+/// running is our child (or a descendant of one) by the time it has ended, so with no child
+/// left once it is reaped there is nothing to look for; otherwise what is left is found among
+/// our own children (ids that cannot be reused before we reap them). Without it, by the
+/// child's session, read from /proc.
 pub fn wait_then_kill_group(pid: u32, subreaper: bool) -> io::Result<std::process::ExitStatus> {
     let pid = libc::pid_t::try_from(pid)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
@@ -791,13 +793,35 @@ pub fn wait_then_kill_group(pid: u32, subreaper: bool) -> io::Result<std::proces
     unsafe {
         libc::killpg(pid, libc::SIGKILL);
     }
-    match subreaper.then(own_children).flatten() {
-        Some(children) => kill_orphans(pid, children),
-        // Jobs a shell started with job control live in groups of their own, in the child's
-        // session (its id is the child's pid, not reusable while the child is a zombie).
-        None => kill_session(pid),
+    if subreaper {
+        let status = reap(pid)?;
+        if has_children() {
+            match own_children() {
+                Some(children) => kill_orphans(pid, children),
+                // The session's id is not reusable while any process of the session lives.
+                None => kill_session(pid),
+            }
+        }
+        return Ok(status);
     }
+    // Jobs a shell started with job control live in groups of their own, in the child's
+    // session (its id is the child's pid, not reusable while the child is a zombie).
+    kill_session(pid);
     reap(pid)
+}
+
+/// Whether this process has any child, reaping those that have already ended.
+fn has_children() -> bool {
+    loop {
+        let mut status = 0;
+        // SAFETY: waitpid writes the status into an integer we own.
+        match unsafe { libc::waitpid(-1, &mut status, libc::WNOHANG) } {
+            0 => return true,
+            -1 if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+            -1 => return false,
+            _ => {} // an orphan that had ended, now reaped: look again
+        }
+    }
 }
 
 /// SIGKILLs and reaps every child but `keep`, round after round: the children of each one
