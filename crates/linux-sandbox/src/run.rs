@@ -180,7 +180,6 @@ fn supervise(
     let subreaper = sys::become_subreaper().is_ok();
     let pid =
         sys::spawn_sharing_memory(&command[0], &command[1..], cwd, &mut setup).map_err(error)?;
-    let pid = pid as u32;
     sys::forward_termination_to_group(pid);
     sys::wait_then_kill_group(pid, subreaper).map_err(error)
 }
@@ -194,17 +193,33 @@ fn can_exec_in_place(nothing_to_clean_up: bool) -> bool {
         && (!sys::is_process_group_leader() || sys::leads_session_without_terminal())
 }
 
-/// Replaces this process with `command` (its setup closures run first). Returns only on
-/// failure. Warnings are printed first, since nothing runs after.
-fn exec_in_place(mut command: Command, program: &OsString, warnings: &[String]) -> SandboxError {
+/// Becomes `command` (program and arguments) when `in_place`, and otherwise starts and
+/// [`supervise`]s it; `setup` runs in the command's process, in `cwd`, just before the exec.
+/// In place, it returns only on failure, and `warnings` are printed first, since nothing of
+/// ours runs after.
+fn start<F>(
+    command: &[OsString],
+    cwd: &Path,
+    in_place: bool,
+    warnings: &[String],
+    setup: F,
+) -> Result<ExitStatus, SandboxError>
+where
+    F: FnMut() -> io::Result<()> + Send + Sync + 'static,
+{
+    if !in_place {
+        return supervise(command, cwd, setup);
+    }
     for warning in warnings {
         eprintln!("codex-linux-sandbox: warning: {warning}");
     }
-    let source = std::os::unix::process::CommandExt::exec(&mut command);
-    SandboxError::Spawn {
-        program: program.to_string_lossy().into_owned(),
+    let mut child = command_for(&command[0], &command[1..], cwd);
+    sys::before_exec(&mut child, setup);
+    let source = std::os::unix::process::CommandExt::exec(&mut child);
+    Err(SandboxError::Spawn {
+        program: command[0].to_string_lossy().into_owned(),
         source,
-    }
+    })
 }
 
 /// The built-in executor: the plan applied by this process's own child in new namespaces.
@@ -268,12 +283,13 @@ fn run_unsandboxed(
         }
         sys::close_descriptors_above_stderr(&[])
     };
-    if can_exec_in_place(true) {
-        let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
-        sys::before_exec(&mut child, setup);
-        return Err(exec_in_place(child, &command[0], &[]));
-    }
-    supervise(command, &request.command_cwd, setup)
+    start(
+        command,
+        &request.command_cwd,
+        can_exec_in_place(true),
+        &[],
+        setup,
+    )
 }
 
 fn run_landlock(
@@ -372,12 +388,8 @@ fn run_landlock(
         seccomp_apply::install(&seccomp).map_err(io::Error::other)?;
         Ok(())
     };
-    if can_exec_in_place(mount_points.is_empty()) {
-        let mut child = command_for(&command[0], &command[1..], &request.command_cwd);
-        sys::before_exec(&mut child, setup);
-        return Err(exec_in_place(child, &command[0], warnings));
-    }
-    let status = supervise(command, &request.command_cwd, setup);
+    let in_place = can_exec_in_place(mount_points.is_empty());
+    let status = start(command, &request.command_cwd, in_place, warnings, setup);
     drop(mount_points);
     status
 }
@@ -465,16 +477,9 @@ fn run_bubblewrap(
         }
         sys::close_descriptors_above_stderr(&targets)
     };
-    let program = bwrap.path.clone().into_os_string();
-    if in_place {
-        let mut child = Command::new(&bwrap.path);
-        child.args(&args).current_dir(&request.command_cwd);
-        sys::before_exec(&mut child, setup);
-        return Err(exec_in_place(child, &program, &[]));
-    }
-    let mut bwrap_command = vec![program];
+    let mut bwrap_command = vec![bwrap.path.clone().into_os_string()];
     bwrap_command.extend(args);
-    let status = supervise(&bwrap_command, &request.command_cwd, setup);
+    let status = start(&bwrap_command, &request.command_cwd, in_place, &[], setup);
     drop(inner);
     drop(mount_points);
     status

@@ -711,10 +711,7 @@ extern "C" fn kill_supervised_group(_signal: libc::c_int) {
 /// started its own session) instead of this process: whoever stops the helper stops
 /// everything the command started, and the helper still cleans up (removes the mount points
 /// it created) and then ends the way the command did.
-pub fn forward_termination_to_group(group: u32) {
-    let Ok(group) = libc::pid_t::try_from(group) else {
-        return;
-    };
+pub fn forward_termination_to_group(group: libc::pid_t) {
     SUPERVISED_GROUP.store(group, std::sync::atomic::Ordering::SeqCst);
     for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
         // SAFETY: installing a handler that only makes async-signal-safe calls.
@@ -767,9 +764,10 @@ fn own_children() -> Option<Vec<libc::pid_t>> {
 /// left once it is reaped there is nothing to look for; otherwise what is left is found among
 /// our own children (ids that cannot be reused before we reap them). Without it, by the
 /// child's session, read from /proc.
-pub fn wait_then_kill_group(pid: u32, subreaper: bool) -> io::Result<std::process::ExitStatus> {
-    let pid = libc::pid_t::try_from(pid)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "pid out of range"))?;
+pub fn wait_then_kill_group(
+    pid: libc::pid_t,
+    subreaper: bool,
+) -> io::Result<std::process::ExitStatus> {
     loop {
         // SAFETY: waitid writes into the siginfo we own.
         let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
