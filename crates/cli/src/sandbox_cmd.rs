@@ -3,7 +3,7 @@
 
 use clap::{Args, Subcommand};
 use codex_sandbox::config::{Overrides, SandboxConfig, SandboxMode, SandboxSelection};
-use codex_sandbox::explain::{explain, render_text};
+use codex_sandbox::explain::{LinuxView, explain, render_text};
 use codex_sandbox::seatbelt::seatbelt_plan;
 use codex_sandbox::{HostEnv, HostFs, ResolvedPolicy};
 use std::path::PathBuf;
@@ -175,7 +175,14 @@ pub fn run(command: SandboxCommand) -> i32 {
             json,
             paths,
         } => select(&policy).map(|selected| {
-            let explanation = explain(&selected.policy, &paths, &HostEnv::from_process(), &HostFs);
+            let mut explanation =
+                explain(&selected.policy, &paths, &HostEnv::from_process(), &HostFs);
+            // The route this host takes (a kernel whose Landlock is too old, or the operator's
+            // override, moves the Landlock route to a namespace view).
+            let route = host_route(&selected);
+            if route != explanation.linux.route {
+                explanation.linux = LinuxView::new(&selected.policy, route);
+            }
             let warning = host_warning(&selected);
             if json {
                 let mut value = serde_json::to_value(&explanation).expect("explanations serialize");
@@ -253,7 +260,18 @@ fn host_warning(selected: &Selected) -> Option<String> {
     codex_linux_sandbox::startup_warning(&selected.selection, &selected.cwd).unwrap_or_default()
 }
 
+#[cfg(target_os = "linux")]
+fn host_route(selected: &Selected) -> codex_sandbox::linux::LinuxRoute {
+    codex_linux_sandbox::effective_route(&selected.policy)
+}
+
 #[cfg(not(target_os = "linux"))]
 fn host_warning(_: &Selected) -> Option<String> {
     None
+}
+
+/// Elsewhere the Linux view is the policy's own.
+#[cfg(not(target_os = "linux"))]
+fn host_route(selected: &Selected) -> codex_sandbox::linux::LinuxRoute {
+    codex_sandbox::linux::choose_route(&selected.policy, &HostEnv::from_process(), &HostFs)
 }

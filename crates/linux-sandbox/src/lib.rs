@@ -35,7 +35,7 @@ mod sys;
 pub use bwrap::{Bwrap, BwrapProblem};
 #[cfg(target_os = "linux")]
 pub use run::{
-    FORCE_ENV, INNER_FLAG, INNER_STAGE_ENV, Outcome, SandboxError, SandboxRequest,
+    FORCE_ENV, INNER_FLAG, INNER_STAGE_ENV, Outcome, SandboxError, SandboxRequest, effective_route,
     embedded_inner_stage, exit_code, host_facts, inner_main, run, startup_warning,
 };
 

@@ -102,16 +102,9 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
     let env = HostEnv::from_process();
     let fs = MemoFs::new(HostFs);
     let policy = request.selection.resolve(&request.policy_cwd, &env, &fs)?;
-    let mut route = choose_route(&policy, &env, &fs);
     let force = std::env::var(FORCE_ENV).unwrap_or_default();
-    if force == "bubblewrap" && route == LinuxRoute::Landlock {
-        route = LinuxRoute::Bubblewrap;
-    }
     let abi = sys::landlock_abi();
-    if route == LinuxRoute::Landlock && (abi < MIN_ABI || force == "builtin") {
-        // Landlock cannot do it: a namespace view enforces the same policy exactly.
-        route = LinuxRoute::Bubblewrap;
-    }
+    let route = host_route(choose_route(&policy, &env, &fs), abi, &force);
     let mut warnings = Vec::new();
     let status = match route {
         LinuxRoute::Unsandboxed => run_unsandboxed(request, command)?,
@@ -143,6 +136,29 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
         route,
         warnings,
     })
+}
+
+/// The route the policy's `route` takes on a kernel with Landlock ABI `abi`, given the
+/// operator's [`FORCE_ENV`] (never a weaker one): where Landlock cannot enforce the policy
+/// (too old, or told not to), a namespace view enforces the same policy exactly.
+fn host_route(route: LinuxRoute, abi: u8, force: &str) -> LinuxRoute {
+    let landlock_refused = abi < MIN_ABI || force == "bubblewrap" || force == "builtin";
+    if route == LinuxRoute::Landlock && landlock_refused {
+        LinuxRoute::Bubblewrap
+    } else {
+        route
+    }
+}
+
+/// The route `run` would take for `policy` on this host, with the operator's override.
+pub fn effective_route(policy: &ResolvedPolicy) -> LinuxRoute {
+    let env = HostEnv::from_process();
+    let force = std::env::var(FORCE_ENV).unwrap_or_default();
+    host_route(
+        choose_route(policy, &env, &HostFs),
+        sys::landlock_abi(),
+        &force,
+    )
 }
 
 fn writable_roots(policy: &ResolvedPolicy) -> Vec<PathBuf> {
@@ -689,6 +705,20 @@ mod tests {
         selection
             .resolve(root, &HostEnv::default(), &HostFs)
             .unwrap()
+    }
+
+    #[test]
+    fn landlock_steps_aside_only_for_an_old_kernel_or_the_operator() {
+        use LinuxRoute::*;
+        assert_eq!(host_route(Landlock, MIN_ABI, ""), Landlock);
+        assert_eq!(host_route(Landlock, MIN_ABI, "no-namespaces"), Landlock);
+        assert_eq!(host_route(Landlock, MIN_ABI - 1, ""), Bubblewrap);
+        assert_eq!(host_route(Landlock, 0, "no-namespaces"), Bubblewrap);
+        assert_eq!(host_route(Landlock, 7, "bubblewrap"), Bubblewrap);
+        assert_eq!(host_route(Landlock, 7, "builtin"), Bubblewrap);
+        // Never to a weaker route: the others stay what the policy needs.
+        assert_eq!(host_route(Bubblewrap, 7, "no-namespaces"), Bubblewrap);
+        assert_eq!(host_route(Unsandboxed, 0, "builtin"), Unsandboxed);
     }
 
     #[test]

@@ -47,6 +47,20 @@ pub struct LinuxView {
     pub seccomp: Option<SeccompPlan>,
 }
 
+impl LinuxView {
+    /// The plans `route` runs `policy` with.
+    pub fn new(policy: &ResolvedPolicy, route: LinuxRoute) -> LinuxView {
+        LinuxView {
+            route,
+            landlock: (route == LinuxRoute::Landlock)
+                .then(|| landlock_plan(policy))
+                .flatten(),
+            bwrap: (route == LinuxRoute::Bubblewrap).then(|| bwrap_plan(policy)),
+            seccomp: (route != LinuxRoute::Unsandboxed).then(|| seccomp_plan(policy.network)),
+        }
+    }
+}
+
 /// Explains `paths` (relative ones against the policy's cwd).
 pub fn explain(
     policy: &ResolvedPolicy,
@@ -74,15 +88,7 @@ pub fn explain(
             }
         })
         .collect();
-    let route = choose_route(policy, env, fs);
-    let linux = LinuxView {
-        route,
-        landlock: (route == LinuxRoute::Landlock)
-            .then(|| landlock_plan(policy))
-            .flatten(),
-        bwrap: (route == LinuxRoute::Bubblewrap).then(|| bwrap_plan(policy)),
-        seccomp: (route != LinuxRoute::Unsandboxed).then(|| seccomp_plan(policy.network)),
-    };
+    let linux = LinuxView::new(policy, choose_route(policy, env, fs));
     let mut notes = policy.notes.clone();
     if policy.rules().iter().any(|r| matches!(&r.origin, Origin::Entry { written, .. } if crate::glob::is_glob(Path::new(written)))) {
         notes.push("glob rules cover the files that match now; files created later are not covered".into());

@@ -107,6 +107,37 @@ fn explain_a_split_profile_from_config_uses_bubblewrap() {
 }
 
 #[test]
+fn explain_shows_the_route_this_host_takes() {
+    // What moves a run off the Landlock route (a kernel whose Landlock is too old, or the
+    // operator's override) moves `explain` with it: it shows the plan that will run.
+    let ws = workspace();
+    let root = ws.root.to_str().unwrap();
+    let explain = |force: &str| {
+        let mut command = Command::new("env");
+        command
+            .arg(format!("CODEX_HOME={}", ws.home.display()))
+            .arg(format!("CODEX_LINUX_SANDBOX_FORCE={force}"))
+            .arg(codex())
+            .args(["sandbox", "explain", "--full-auto", "-C", root, "main.rs"]);
+        let output = run(command, b"");
+        assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+        text(&output.stdout)
+    };
+    let forced = explain("builtin");
+    assert!(
+        forced.contains("linux route: bubblewrap + seccomp"),
+        "{forced}"
+    );
+    assert!(
+        forced.contains(&format!("--ro-bind {root}/.git {root}/.git")),
+        "{forced}"
+    );
+    assert!(!forced.contains("landlock ReadWrite"), "{forced}");
+    let native = explain("");
+    assert!(native.contains("linux route: Landlock"), "{native}");
+}
+
+#[test]
 fn config_errors_and_refusals_exit_1_with_the_reason() {
     let ws = workspace();
     let root = ws.root.to_str().unwrap();
