@@ -2,9 +2,10 @@
 //! matched calls fail with `EPERM`, a foreign architecture's calls (e.g. i386 `int 0x80` on
 //! x86_64) kill the process, everything else is allowed.
 //!
-//! The filter is one straight comparison per denied call, so it stays small: the kernel's cost
-//! of loading a filter (checking, converting and compiling it) grows with its length, and it
-//! is paid once per sandboxed command.
+//! The listed calls are found by a binary search rather than one comparison each, so an
+//! allowed call runs a dozen instructions: the kernel runs the filter once per call number
+//! when it loads it (to cache the calls it may always allow), a cost paid once per sandboxed
+//! command that grows with the path an allowed call takes.
 
 use codex_sandbox::linux::{SeccompPlan, SocketRule};
 
@@ -92,23 +93,63 @@ fn jump_to(code: u16, k: u32, at: usize, target: usize) -> Result<libc::sock_fil
     Ok(libc::sock_filter { code, jt, jf: 0, k })
 }
 
-/// Compiles the plan. Layout: check the architecture, load the call number, one `jeq` per
-/// denied call (to DENY) and per socket call (to SOCKET), then
-/// `ALLOW: ret allow; SOCKET: ld arg0; jeq family; ret allow; DENY: ret errno`.
+/// Where a listed call number leads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Verdict {
+    Deny,
+    /// Allowed or denied by its socket family (the first argument).
+    Socket,
+}
+
+/// Leaves of the search tree compare this many numbers one by one.
+const LEAF: usize = 3;
+
+/// Emits a search over `calls` (sorted by number) for the number in the accumulator: a
+/// `jge` splits the list in halves down to leaves of at most [`LEAF`] `jeq`s, each jumping
+/// to its verdict's label (patched in later, recorded in `fixups`) and ending in
+/// `ret allow`. An allowed call thus runs about log2(n) + LEAF comparisons instead of one
+/// per listed call, which matters because the kernel runs the filter once per system call
+/// number when it loads it, to find the calls it can always allow without running it.
+fn emit_search(
+    calls: &[(u32, Verdict)],
+    program: &mut BpfProgram,
+    fixups: &mut Vec<(usize, Verdict)>,
+) -> Result<(), SeccompError> {
+    if calls.len() <= LEAF {
+        for &(nr, verdict) in calls {
+            fixups.push((program.len(), verdict));
+            program.push(stmt(JMP_JEQ_K, nr));
+        }
+        program.push(stmt(RET_K, RET_ALLOW));
+        return Ok(());
+    }
+    let (low, high) = calls.split_at(calls.len() / 2);
+    let split = program.len();
+    program.push(stmt(JMP_JGE_K, high[0].0));
+    emit_search(low, program, fixups)?;
+    // Taken (number >= the upper half's first): skip the lower half's instructions.
+    program[split].jt =
+        u8::try_from(program.len() - split - 1).map_err(|_| SeccompError::TooLong(calls.len()))?;
+    emit_search(high, program, fixups)
+}
+
+/// Compiles the plan. Layout: check the architecture, load the call number, (x86_64) deny
+/// x32 numbers, search the denied and socket calls ([`emit_search`]), then
+/// `SOCKET: ld arg0; jeq family; ret allow; DENY: ret errno`.
 pub fn compile(plan: &SeccompPlan) -> Result<BpfProgram, SeccompError> {
     let arch = audit_arch()?;
-    let mut denied = plan
+    let mut calls = plan
         .denied
         .iter()
-        .map(|name| number(name).map(|n| n as u32))
-        .collect::<Result<Vec<u32>, _>>()?;
-    denied.sort_unstable();
-    denied.dedup();
-    let x32_check = usize::from(cfg!(target_arch = "x86_64"));
-    let head = 4;
-    let allow = head + x32_check + denied.len() + 2;
-    let socket = allow + 1;
-    let deny = socket + 3;
+        .map(|name| number(name).map(|n| (n as u32, Verdict::Deny)))
+        .collect::<Result<Vec<_>, _>>()?;
+    for call in [libc::SYS_socket, libc::SYS_socketpair] {
+        if !calls.iter().any(|&(nr, _)| nr == call as u32) {
+            calls.push((call as u32, Verdict::Socket));
+        }
+    }
+    calls.sort_unstable_by_key(|&(nr, _)| nr);
+    calls.dedup_by_key(|&mut (nr, _)| nr);
     let mut program: BpfProgram = vec![
         stmt(LD_W_ABS, DATA_ARCH),
         libc::sock_filter {
@@ -120,17 +161,13 @@ pub fn compile(plan: &SeccompPlan) -> Result<BpfProgram, SeccompError> {
         stmt(RET_K, RET_KILL_PROCESS),
         stmt(LD_W_ABS, DATA_NR),
     ];
-    if x32_check == 1 {
-        program.push(jump_to(JMP_JGE_K, X32_SYSCALL_BIT, program.len(), deny)?);
+    let x32_check = cfg!(target_arch = "x86_64").then(|| program.len());
+    if x32_check.is_some() {
+        program.push(stmt(JMP_JGE_K, X32_SYSCALL_BIT));
     }
-    for nr in denied {
-        program.push(jump_to(JMP_JEQ_K, nr, program.len(), deny)?);
-    }
-    for call in [libc::SYS_socket, libc::SYS_socketpair] {
-        program.push(jump_to(JMP_JEQ_K, call as u32, program.len(), socket)?);
-    }
-    debug_assert_eq!(program.len(), allow);
-    program.push(stmt(RET_K, RET_ALLOW));
+    let mut fixups = Vec::new();
+    emit_search(&calls, &mut program, &mut fixups)?;
+    let socket = program.len();
     program.push(stmt(LD_W_ABS, DATA_ARG0_LOW));
     // The jump skips the `ret allow` that follows to reach DENY, or falls through to it.
     let (family, when_equal_deny) = match plan.sockets {
@@ -144,8 +181,18 @@ pub fn compile(plan: &SeccompPlan) -> Result<BpfProgram, SeccompError> {
         k: family,
     });
     program.push(stmt(RET_K, RET_ALLOW));
-    debug_assert_eq!(program.len(), deny);
+    let deny = program.len();
     program.push(stmt(RET_K, RET_ERRNO | libc::EPERM as u32));
+    if let Some(at) = x32_check {
+        program[at] = jump_to(JMP_JGE_K, X32_SYSCALL_BIT, at, deny)?;
+    }
+    for (at, verdict) in fixups {
+        let target = match verdict {
+            Verdict::Deny => deny,
+            Verdict::Socket => socket,
+        };
+        program[at] = jump_to(JMP_JEQ_K, program[at].k, at, target)?;
+    }
     Ok(program)
 }
 
@@ -181,14 +228,20 @@ mod tests {
 
     /// Runs `program` the way the kernel would for one call: (arch, nr, args[0]).
     fn decide(program: &BpfProgram, arch: u32, nr: u32, arg0: u64) -> u32 {
+        run(program, arch, nr, arg0).0
+    }
+
+    /// The verdict and the number of instructions run to reach it.
+    fn run(program: &BpfProgram, arch: u32, nr: u32, arg0: u64) -> (u32, usize) {
         let mut data = [0u8; 64];
         data[0..4].copy_from_slice(&nr.to_le_bytes());
         data[4..8].copy_from_slice(&arch.to_le_bytes());
         data[16..24].copy_from_slice(&arg0.to_le_bytes());
-        let (mut pc, mut acc) = (0usize, 0u32);
+        let (mut pc, mut acc, mut steps) = (0usize, 0u32, 0usize);
         loop {
             let insn = program[pc];
             pc += 1;
+            steps += 1;
             match insn.code {
                 LD_W_ABS => {
                     let at = insn.k as usize;
@@ -202,7 +255,7 @@ mod tests {
                     };
                     pc += usize::from(if taken { insn.jt } else { insn.jf });
                 }
-                RET_K => return insn.k,
+                RET_K => return (insn.k, steps),
                 other => panic!("unexpected instruction {other:#x}"),
             }
         }
@@ -251,6 +304,48 @@ mod tests {
                 let x32_write = X32_SYSCALL_BIT | libc::SYS_write as u32;
                 assert_eq!(decide(&program, arch, x32_write, 0), eperm);
             }
+        }
+    }
+
+    #[test]
+    fn every_call_number_gets_the_plans_verdict_in_a_short_path() {
+        let arch = audit_arch().unwrap();
+        let eperm = RET_ERRNO | libc::EPERM as u32;
+        let sockets = [libc::SYS_socket as u32, libc::SYS_socketpair as u32];
+        for network in [
+            NetworkSandboxPolicy::Restricted,
+            NetworkSandboxPolicy::Enabled,
+        ] {
+            let plan = seccomp_plan(network);
+            let program = compile(&plan).unwrap();
+            let denied: Vec<u32> = plan
+                .denied
+                .iter()
+                .map(|name| number(name).unwrap() as u32)
+                .collect();
+            let mut longest_allowed = 0;
+            for nr in 0..1024u32 {
+                let (verdict, steps) = run(&program, arch, nr, libc::AF_UNIX as u64);
+                let want = if denied.contains(&nr) {
+                    eperm
+                } else {
+                    RET_ALLOW
+                };
+                assert_eq!(verdict, want, "call {nr} under {network:?}");
+                if verdict == RET_ALLOW && !sockets.contains(&nr) {
+                    longest_allowed = longest_allowed.max(steps);
+                }
+                if sockets.contains(&nr) {
+                    let vsock = decide(&program, arch, nr, libc::AF_VSOCK as u64);
+                    assert_eq!(vsock, eperm, "call {nr} with AF_VSOCK");
+                }
+            }
+            // A straight list would take one comparison per listed call (over 20); the search
+            // takes the head, log2 of the list in splits and a leaf.
+            assert!(
+                longest_allowed <= 12,
+                "an allowed call runs {longest_allowed} instructions"
+            );
         }
     }
 
