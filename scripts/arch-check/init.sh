@@ -10,6 +10,7 @@ if [ "$1" != on-tmpfs ]; then
     mkdir /newroot
     mount -t tmpfs -o mode=755 root /newroot
     cp -a /bin /etc /init /codex /probe /newroot/
+    [ -e /compat_probe ] && cp -a /compat_probe /newroot/
     mkdir /newroot/dev /newroot/proc /newroot/sys /newroot/tmp
     exec switch_root /newroot /init on-tmpfs
 fi
@@ -128,6 +129,35 @@ for who in root user; do
         check EPERM "$tag network on: ptrace" $net /probe ptrace
     done
 done
+# A 32-bit Arm program (AArch32, which these kernels run through CONFIG_COMPAT) must not get
+# past the filter: its calls carry another audit architecture, and the filter kills the
+# process (exit 128 + SIGSYS = 159 as the shell reports it) instead of reading the numbers as
+# arm64 ones. Unsandboxed, its call must reach the kernel, or this proves nothing.
+if [ -x /compat_probe ]; then
+    base=$(/compat_probe 2>&1)
+    case "$base" in
+        -38 | -1 | "") echo "SKIP 32-bit Arm programs: unsandboxed the probe printed '$base'" ;;
+        *)
+            pass=$((pass + 1))
+            echo "PASS unsandboxed 32-bit Arm call reaches the kernel: $base"
+            for who in root user; do
+                if [ $who = root ]; then as=""; else as="/probe as 1000"; fi
+                for route in default builtin no-namespaces; do
+                    if [ $route = default ]; then force=""; else force=$route; fi
+                    got=$($as env HOME=/tmp/$who/home CODEX_HOME=/tmp/$who/home CODEX_LINUX_SANDBOX_FORCE=$force /codex sandbox linux -C /tmp/$who/ws --full-auto -- /compat_probe 2>/dev/null)
+                    rc=$?
+                    if [ -z "$got" ] && [ $rc = 159 ]; then
+                        pass=$((pass + 1))
+                        echo "PASS $who/$route 32-bit Arm call: killed (exit $rc)"
+                    else
+                        fail=$((fail + 1))
+                        echo "FAIL $who/$route 32-bit Arm call: want killed (exit 159), got '$got' (exit $rc)"
+                    fi
+                done
+            done
+            ;;
+    esac
+fi
 check ok "mount points removed" sh -c '[ ! -e /tmp/.git ] && [ ! -e /tmp/root/ws/.codex ] && [ ! -e /tmp/user/ws/.codex ] && echo ok'
 echo "ARCH-CHECK DONE pass=$pass fail=$fail"
 poweroff -f
