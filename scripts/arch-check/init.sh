@@ -78,8 +78,6 @@ for who in root user; do
     for route in default builtin no-namespaces; do
         if [ $route = default ]; then force=""; else force=$route; fi
         tag="$who/$route"
-        # Only a namespace (or root) can empty the bounding set; the other sets are always empty.
-        bounding=
         sb="env HOME=$dir/home CODEX_HOME=$dir/home CODEX_LINUX_SANDBOX_FORCE=$force /codex sandbox linux -C $ws"
         sbnet="env HOME=$dir/home CODEX_HOME=$dir/home-net CODEX_LINUX_SANDBOX_FORCE=$force /codex sandbox linux -C $ws"
         route_line=$($as env CODEX_HOME=$dir/home /codex sandbox explain --full-auto -C "$ws" "$ws" 2>&1 | grep -m1 "linux route")
@@ -92,7 +90,9 @@ for who in root user; do
         # Without namespaces a writable root is granted entry by entry: nothing can be made
         # directly in it, and chmod of one's own files elsewhere is not mediated (both are
         # the documented limits of that mode).
-        # (Where Landlock is too old for our route, every route uses namespaces.)
+        # (Where Landlock is too old for our route, every route uses namespaces.) Only a
+        # namespace (or root) can empty the capability bounding set; the other sets are
+        # always empty.
         per_entry=no
         case "$route_line" in *Landlock*) [ $route = no-namespaces ] && per_entry=yes ;; esac
         if [ $per_entry = yes ]; then top=denied; own_chmod=ok; else top=ok; own_chmod=denied; fi
@@ -120,6 +120,7 @@ for who in root user; do
         check EPERM "$tag workspace-write: vsock socket" $ww /probe socket vsock
         check ok "$tag workspace-write: unix socket" $ww /probe socket unix
         check ok "$tag workspace-write: no_new_privs" $ww /probe nnp
+        bounding=
         [ $who = user ] && [ $per_entry = yes ] && bounding=keep-bounding
         check ok "$tag workspace-write: no capabilities" $ww /probe caps $bounding
         check EBADF "$tag workspace-write: inherited descriptor closed" $ww /probe fd 7 7<$outside
