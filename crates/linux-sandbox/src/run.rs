@@ -406,7 +406,7 @@ fn run_landlock(
     };
     let in_place = can_exec_in_place(mount_points.is_empty());
     let status = start(command, &request.command_cwd, in_place, warnings, setup);
-    drop(mount_points);
+    mount_points.release_in_background();
     status
 }
 
@@ -463,7 +463,7 @@ fn run_bubblewrap(
     let in_place = can_exec_in_place(mount_points.is_empty());
     let Some(bwrap) = bwrap else {
         let status = run_builtin(request, &args, &inner, policy.network, in_place);
-        drop(mount_points);
+        mount_points.release_in_background();
         return status;
     };
     args.push("--".into());
@@ -497,7 +497,7 @@ fn run_bubblewrap(
     bwrap_command.extend(args);
     let status = start(&bwrap_command, &request.command_cwd, in_place, &[], setup);
     drop(inner);
-    drop(mount_points);
+    mount_points.release_in_background();
     status
 }
 

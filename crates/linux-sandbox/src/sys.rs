@@ -686,12 +686,39 @@ pub fn fork_and_mirror_child() -> io::Result<()> {
 
 /// Kills this process with `signal` (default action), so a parent sees the same death.
 pub fn die_by_signal(signal: i32) -> ! {
+    if dumps_core(signal) {
+        // Dumping core (whatever the core size limit) ends every process sharing this one's
+        // memory on kernels before 5.16, the mount points' janitor included: let it finish
+        // first. By now it is our only child (the command and what it left were reaped).
+        while {
+            // SAFETY: reaping our own children, statuses discarded.
+            let reaped = unsafe { libc::waitpid(-1, std::ptr::null_mut(), 0) };
+            reaped > 0 || io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
+        } {}
+    }
     // SAFETY: resetting a handler and sending a signal to ourselves.
     unsafe {
         libc::signal(signal, libc::SIG_DFL);
         libc::kill(libc::getpid(), signal);
     }
     std::process::exit(128 + signal)
+}
+
+/// Whether the default action of `signal` dumps core (signal(7)).
+fn dumps_core(signal: i32) -> bool {
+    matches!(
+        signal,
+        libc::SIGQUIT
+            | libc::SIGILL
+            | libc::SIGTRAP
+            | libc::SIGABRT
+            | libc::SIGBUS
+            | libc::SIGFPE
+            | libc::SIGSEGV
+            | libc::SIGXCPU
+            | libc::SIGXFSZ
+            | libc::SIGSYS
+    )
 }
 
 /// The process group of the command being supervised (0: none yet).
