@@ -171,7 +171,11 @@ impl MountPoints {
             .collect();
         let mut keep: Vec<libc::c_uint> = jobs.iter().map(|(fd, _)| *fd as libc::c_uint).collect();
         keep.sort_unstable();
-        let janitor: &'static Janitor = Box::leak(Box::new(Janitor { jobs, keep }));
+        let janitor: &'static Janitor = Box::leak(Box::new(Janitor {
+            jobs,
+            keep,
+            starting: std::sync::atomic::AtomicU32::new(1),
+        }));
         // SAFETY: a private anonymous mapping, left to the janitor (it goes with the address
         // space when the last of us exits); its lowest page becomes a guard.
         let stack = unsafe {
@@ -191,9 +195,11 @@ impl MountPoints {
         // process's page tables cost about 0.15 ms here, and the address space is then torn
         // down by whichever of us ends last, after the caller has seen us exit. Every signal
         // is blocked across the clone, so the janitor starts (and stays) with all of them
-        // blocked: none of our handlers ever runs in it.
+        // blocked: none of our handlers ever runs in it. (No CLONE_CHILD_CLEARTID to learn
+        // of its end: musl's clone refuses that flag.)
         // SAFETY: signal masks are ours; the janitor runs on its own stack (the top, 16-byte
-        // aligned as pages are) with a pointer to the leaked, never-changed `janitor`.
+        // aligned as pages are) with a pointer to the leaked `janitor`, whose only changing
+        // field is atomic.
         let pid = unsafe {
             libc::mprotect(stack, 4096, libc::PROT_NONE);
             let mut all: libc::sigset_t = std::mem::zeroed();
@@ -212,6 +218,33 @@ impl MountPoints {
         if pid == -1 {
             return None; // dropped on return: released here and now
         }
+        // Whoever started us may kill our group and session as soon as we exit (core does, to
+        // end what a command left behind): the janitor must have left both by then.
+        // (Only SIGKILL can end it before then; every few milliseconds we look whether it did.)
+        let pause = libc::timespec {
+            tv_sec: 0,
+            tv_nsec: 5_000_000,
+        };
+        while janitor.starting.load(std::sync::atomic::Ordering::Acquire) != 0 {
+            // SAFETY: waits while the word is still 1, for at most `pause`; the janitor's
+            // status is looked at without reaping it.
+            unsafe {
+                libc::syscall(
+                    libc::SYS_futex,
+                    janitor.starting.as_ptr(),
+                    libc::FUTEX_WAIT | libc::FUTEX_PRIVATE_FLAG,
+                    1,
+                    &pause as *const libc::timespec,
+                );
+                let mut info: libc::siginfo_t = std::mem::zeroed();
+                let flags = libc::WEXITED | libc::WNOHANG | libc::WNOWAIT;
+                if libc::waitid(libc::P_PID, pid as libc::id_t, &mut info, flags) == 0
+                    && info.si_pid() == pid
+                {
+                    break;
+                }
+            }
+        }
         // Closing our copies keeps the locks: the janitor's copies hold them.
         self.held.clear();
         Some(pid)
@@ -223,6 +256,8 @@ impl MountPoints {
 struct Janitor {
     jobs: Vec<(libc::c_int, Option<CString>)>,
     keep: Vec<libc::c_uint>,
+    /// 1 until the janitor has left our session; a futex.
+    starting: std::sync::atomic::AtomicU32,
 }
 
 /// The janitor's stack: it calls a handful of system-call wrappers and nothing else.
@@ -237,6 +272,16 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
     let janitor = unsafe { &*arg.cast::<Janitor>() };
     // SAFETY: system calls on descriptors and NUL-terminated paths this process owns.
     unsafe {
+        libc::setsid();
+        janitor
+            .starting
+            .store(0, std::sync::atomic::Ordering::Release);
+        libc::syscall(
+            libc::SYS_futex,
+            janitor.starting.as_ptr(),
+            libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG,
+            1,
+        );
         let mut first: libc::c_uint = 0;
         for &fd in &janitor.keep {
             if fd > first {
@@ -245,7 +290,6 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
             first = fd + 1;
         }
         close_range(first, libc::c_uint::MAX);
-        libc::setsid();
         for (fd, path) in &janitor.jobs {
             if let Some(path) = path
                 && libc::flock(*fd, libc::LOCK_EX | libc::LOCK_NB) == 0
@@ -458,12 +502,6 @@ mod tests {
         }
         let mut second = MountPoints::default();
         assert_eq!(second.claim(&shared).unwrap(), Claim::Held);
-        let janitor_ended = |pid: libc::pid_t| {
-            let mut status = 0;
-            // SAFETY: waiting for our own child into an integer we own.
-            let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
-            waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
-        };
         let pid = first.hand_to_janitor().expect("a janitor");
         assert!(janitor_ended(pid));
         assert!(shared.is_dir(), "removed while the second command held it");
@@ -479,6 +517,33 @@ mod tests {
         assert!(janitor_ended(pid));
         assert!(!shared.exists(), "the last user's janitor left it");
         assert_eq!(MountPoints::default().hand_to_janitor(), None);
+    }
+
+    fn janitor_ended(pid: libc::pid_t) -> bool {
+        let mut status = 0;
+        // SAFETY: waiting for our own child into an integer we own.
+        let waited = unsafe { libc::waitpid(pid, &mut status, 0) };
+        waited == pid && libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
+    }
+
+    /// As soon as it is handed over, the janitor is in a session of its own (a zombie keeps
+    /// it), so a caller that kills our group and session the moment we exit (core does) does
+    /// not reach it. Many times over: without the wait for it, it is often not there yet.
+    #[test]
+    fn the_janitor_has_left_our_session_when_handed_over() {
+        let tmp = tempfile::tempdir().unwrap();
+        let session = |pid: libc::pid_t| -> libc::pid_t {
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+            let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+            after_name.split(' ').nth(3).unwrap().parse().unwrap()
+        };
+        for _ in 0..30 {
+            let mut points = MountPoints::default();
+            assert_eq!(points.claim(&tmp.path().join(".git")).unwrap(), Claim::Held);
+            let pid = points.hand_to_janitor().expect("a janitor");
+            assert_eq!(session(pid), pid, "the janitor was still in our session");
+            assert!(janitor_ended(pid));
+        }
     }
 
     #[test]
