@@ -571,12 +571,24 @@ mod tests {
             let after_name = &stat[stat.rfind(')').unwrap() + 2..];
             after_name.split(' ').nth(3).unwrap().parse().unwrap()
         };
+        let affinity = || {
+            // SAFETY: a CPU mask we own.
+            unsafe {
+                let mut mask: libc::cpu_set_t = std::mem::zeroed();
+                libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut mask);
+                (0..libc::CPU_SETSIZE as usize)
+                    .filter(|cpu| libc::CPU_ISSET(*cpu, &mask))
+                    .collect::<Vec<_>>()
+            }
+        };
+        let before = affinity();
         for _ in 0..30 {
             let mut points = MountPoints::default();
             assert_eq!(points.claim(&tmp.path().join(".git")).unwrap(), Claim::Held);
             let pid = points.hand_to_janitor().expect("a janitor");
             assert_eq!(session(pid), pid, "the janitor was still in our session");
             assert!(janitor_ended(pid));
+            assert_eq!(affinity(), before, "the hand-over left us on fewer CPUs");
         }
     }
 
