@@ -344,14 +344,16 @@ fn run_landlock(
     let ns_rules = plan.rules;
     // With a mount namespace the whole tree is read-only by mount flags too, so what Landlock
     // does not mediate (chmod, chown, utimes, xattrs) cannot touch read-only paths either.
-    let writable_paths: Vec<PathBuf> = policy
-        .rules()
-        .iter()
-        .filter(|r| {
-            r.access == FileSystemAccess::Write && r.kind != codex_sandbox::PathKind::Missing
-        })
-        .map(|r| r.path.clone())
-        .collect();
+    let writable_paths = outermost(
+        policy
+            .rules()
+            .iter()
+            .filter(|r| {
+                r.access == FileSystemAccess::Write && r.kind != codex_sandbox::PathKind::Missing
+            })
+            .map(|r| r.path.clone())
+            .collect(),
+    );
     let seccomp = seccomp_apply::compile(&seccomp_plan(policy.network))?;
     let (uid, gid) = sys::ids();
     let command_cwd = request.command_cwd.clone();
@@ -375,12 +377,19 @@ fn run_landlock(
         if namespaces {
             sys::make_mounts_private()?;
             sys::set_tree_read_only(Path::new("/"), true)?;
+            // Protected paths are taken hold of while everything is read-only, so that each
+            // bind of one comes out read-only already.
+            let sources: Vec<Option<std::os::fd::OwnedFd>> =
+                mount_paths.iter().map(|p| sys::open_path(p).ok()).collect();
             for path in &writable_paths {
                 sys::bind_tree(path)?;
                 sys::set_tree_read_only(path, false)?;
             }
-            for path in &mount_paths {
-                sys::bind_read_only(path)?;
+            for (path, source) in mount_paths.iter().zip(&sources) {
+                match source {
+                    Some(source) => sys::bind_read_only_from(source, path)?,
+                    None => sys::bind_read_only(path)?,
+                }
             }
             // The working directory was entered before the mounts; enter it again so it
             // resolves through them.
@@ -408,6 +417,19 @@ fn run_landlock(
     let status = start(command, &request.command_cwd, in_place, warnings, setup);
     mount_points.release_in_background();
     status
+}
+
+/// `paths` without those beneath another of them: binding a writable root recursively and
+/// making everything below it writable covers the roots inside it.
+fn outermost(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
+    paths.sort();
+    let mut kept: Vec<PathBuf> = Vec::new();
+    for path in paths {
+        if !kept.iter().any(|outer| path.starts_with(outer)) {
+            kept.push(path);
+        }
+    }
+    kept
 }
 
 /// Runs the bubblewrap plan with `bwrap`, or with the built-in executor when `bwrap` is `None`.
@@ -705,6 +727,21 @@ mod tests {
         selection
             .resolve(root, &HostEnv::default(), &HostFs)
             .unwrap()
+    }
+
+    #[test]
+    fn only_the_outermost_writable_roots_are_bound() {
+        let paths = |list: &[&str]| list.iter().map(PathBuf::from).collect::<Vec<_>>();
+        assert_eq!(
+            outermost(paths(&[
+                "/tmp/ws",
+                "/home/u/a",
+                "/tmp",
+                "/home/u/ab",
+                "/tmp/ws/x"
+            ])),
+            paths(&["/home/u/a", "/home/u/ab", "/tmp"])
+        );
     }
 
     #[test]

@@ -277,6 +277,52 @@ pub fn bind_read_only(path: &Path) -> io::Result<()> {
     )
 }
 
+/// An `O_PATH` descriptor on `path` (symlinks followed, as `mount` follows them): what it
+/// names stays as it was resolved now, whatever is mounted over the path later.
+pub fn open_path(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    let path = c_path(path)?;
+    // SAFETY: a valid NUL-terminated path; the descriptor is owned on success.
+    let fd = check(unsafe { libc::open(path.as_ptr(), libc::O_PATH | libc::O_CLOEXEC) })?;
+    // SAFETY: just opened, ours alone.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
+/// Bind-mounts what `source` names (an [`open_path`] descriptor taken while the tree was
+/// read-only) onto `path`, read-only: a bind copies its source mount's flags, so this takes
+/// one mount call where [`bind_read_only`] takes two. Checked with `statvfs` all the same;
+/// where the result is not read-only, or the descriptor cannot be reached through
+/// `/proc/self/fd`, it falls back to [`bind_read_only`].
+pub fn bind_read_only_from(source: &std::os::fd::OwnedFd, path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let via = format!("/proc/self/fd/{}", source.as_raw_fd());
+    if mount(
+        Some(Path::new(&via)),
+        path,
+        None,
+        libc::MS_BIND | libc::MS_REC,
+    )
+    .is_err()
+    {
+        return bind_read_only(path);
+    }
+    let target = c_path(path)?;
+    // SAFETY: statvfs writes into a buffer we own.
+    let read_only = unsafe {
+        let mut stat: libc::statvfs = std::mem::zeroed();
+        libc::statvfs(target.as_ptr(), &mut stat) == 0 && stat.f_flag & libc::ST_RDONLY != 0
+    };
+    if read_only {
+        return Ok(());
+    }
+    mount(
+        None,
+        path,
+        None,
+        libc::MS_BIND | libc::MS_REMOUNT | libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV,
+    )
+}
+
 /// `mount_setattr(2)` attributes.
 #[repr(C)]
 struct MountAttr {
