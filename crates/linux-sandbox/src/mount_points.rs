@@ -13,6 +13,7 @@
 
 #![allow(unsafe_code)] // flock, xattrs and fstat on descriptors we own; see the SAFETY notes.
 
+use crate::sys;
 use std::ffi::CString;
 use std::io;
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
@@ -201,50 +202,29 @@ impl MountPoints {
                 };
             }
         };
-        // SAFETY: a private anonymous mapping, left to the janitor (it goes with the address
-        // space when the last of us exits); its lowest page becomes a guard.
-        let stack = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                JANITOR_STACK,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if stack == libc::MAP_FAILED {
-            restore_affinity();
-            return None; // dropped on return: released here and now
-        }
         // A process sharing our memory rather than a copy of it (fork): copying this
         // process's page tables cost about 0.15 ms here, and the address space is then torn
-        // down by whichever of us ends last, after the caller has seen us exit. Every signal
-        // is blocked across the clone, so the janitor starts (and stays) with all of them
-        // blocked: none of our handlers ever runs in it. (No CLONE_CHILD_CLEARTID to learn
-        // of its end: musl's clone refuses that flag.)
-        // SAFETY: signal masks are ours; the janitor runs on its own stack (the top, 16-byte
-        // aligned as pages are) with a pointer to the leaked `janitor`, whose only changing
-        // field is atomic.
-        let pid = unsafe {
-            libc::mprotect(stack, 4096, libc::PROT_NONE);
-            let mut all: libc::sigset_t = std::mem::zeroed();
-            let mut old: libc::sigset_t = std::mem::zeroed();
-            libc::sigfillset(&mut all);
-            libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-            let pid = libc::clone(
-                janitor_main,
-                stack.cast::<u8>().add(JANITOR_STACK).cast(),
-                libc::CLONE_VM | libc::SIGCHLD,
-                (janitor as *const Janitor).cast_mut().cast(),
-            );
-            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
-            pid
-        };
-        if pid == -1 {
+        // down by whichever of us ends last, after the caller has seen us exit. It starts (and
+        // stays) with every signal blocked: none of our handlers ever runs in it. Its stack is
+        // left to it (it goes with the address space). (No CLONE_CHILD_CLEARTID to learn of
+        // its end: musl's clone refuses that flag.)
+        let started = sys::child_stack(JANITOR_STACK).and_then(|stack| {
+            // SAFETY: the janitor runs on its own stack with a pointer to the leaked
+            // `janitor`, whose only changing field is atomic, and makes system calls only.
+            unsafe {
+                sys::clone_on(
+                    stack,
+                    JANITOR_STACK,
+                    janitor_main,
+                    libc::CLONE_VM | libc::SIGCHLD,
+                    (janitor as *const Janitor).cast_mut().cast(),
+                )
+            }
+        });
+        let Ok(pid) = started else {
             restore_affinity();
             return None; // dropped on return: released here and now
-        }
+        };
         // Whoever started us may kill our group and session as soon as we exit (core does, to
         // end what a command left behind): the janitor must have left both by then.
         // (Only SIGKILL can end it before then; every few milliseconds we look whether it did.)

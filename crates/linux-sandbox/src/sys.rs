@@ -650,50 +650,77 @@ pub fn spawn_sharing_memory(
         cwd: &cwd_c,
         error: None,
     };
-    // SAFETY: a private anonymous mapping we unmap below; its lowest page becomes a guard.
-    let stack = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
+    let stack = child_stack(SHARED_CHILD_STACK)?;
+    // SAFETY: the child runs `shared_child` with a pointer to `shared`, which lives on our
+    // stack until clone returns — after the child has exec'd or exited (CLONE_VFORK), so the
+    // stack can go too.
+    let pid = unsafe {
+        let pid = clone_on(
+            stack,
             SHARED_CHILD_STACK,
-            libc::PROT_READ | libc::PROT_WRITE,
-            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
-            -1,
-            0,
-        )
-    };
-    if stack == libc::MAP_FAILED {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: the mapping above; a guard page, so an overflow faults instead of writing into
-    // whatever lies below.
-    unsafe { libc::mprotect(stack, 4096, libc::PROT_NONE) };
-    // SAFETY: signal masks are ours; the child runs `shared_child` on the new stack (its top,
-    // 16-byte aligned as mmap's pages are) with a pointer to `shared`, which lives on our
-    // stack until clone returns — after the child has exec'd or exited (CLONE_VFORK).
-    let (pid, clone_error) = unsafe {
-        let mut all: libc::sigset_t = std::mem::zeroed();
-        let mut old: libc::sigset_t = std::mem::zeroed();
-        libc::sigfillset(&mut all);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
-        let pid = libc::clone(
             shared_child,
-            stack.cast::<u8>().add(SHARED_CHILD_STACK).cast(),
             libc::CLONE_VM | libc::CLONE_VFORK | libc::SIGCHLD,
             (&mut shared as *mut SharedSpawn).cast(),
         );
-        let clone_error = (pid == -1).then(io::Error::last_os_error);
-        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
         libc::munmap(stack, SHARED_CHILD_STACK);
-        (pid, clone_error)
+        pid?
     };
-    if let Some(error) = clone_error {
-        return Err(error);
-    }
     if let Some(error) = shared.error.take() {
         let _ = reap(pid);
         return Err(error);
     }
     Ok(pid)
+}
+
+/// A stack of `size` bytes for a child started with [`clone_on`]: a private anonymous
+/// mapping whose lowest page is a guard, so an overflow faults instead of writing into
+/// whatever lies below.
+pub fn child_stack(size: usize) -> io::Result<*mut libc::c_void> {
+    // SAFETY: a new private anonymous mapping, then a guard on its own lowest page.
+    unsafe {
+        let stack = libc::mmap(
+            std::ptr::null_mut(),
+            size,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
+            -1,
+            0,
+        );
+        if stack == libc::MAP_FAILED {
+            return Err(io::Error::last_os_error());
+        }
+        libc::mprotect(stack, 4096, libc::PROT_NONE);
+        Ok(stack)
+    }
+}
+
+/// `clone(entry, top of stack, flags, arg)` with every signal blocked across it, so the child
+/// starts with all of them blocked and none of our handlers can run in it before it sets its
+/// own mask (or ever, if it keeps them blocked); ours is restored after.
+///
+/// # Safety
+/// `stack` is a [`child_stack`] of `size` bytes that outlives the child's use of it, and
+/// `entry` may only touch what `arg` and `flags` make safe for it (with `CLONE_VM`, memory it
+/// shares with us while we run on).
+pub unsafe fn clone_on(
+    stack: *mut libc::c_void,
+    size: usize,
+    entry: extern "C" fn(*mut libc::c_void) -> libc::c_int,
+    flags: libc::c_int,
+    arg: *mut libc::c_void,
+) -> io::Result<libc::pid_t> {
+    // SAFETY: signal masks are ours; the stack's top is 16-byte aligned, as pages are; the
+    // rest is the caller's contract.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &all, &mut old);
+        let pid = libc::clone(entry, stack.cast::<u8>().add(size).cast(), flags, arg);
+        let error = (pid == -1).then(io::Error::last_os_error);
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        error.map_or(Ok(pid), Err)
+    }
 }
 
 /// Forks; returns in the child. The parent waits for the child and then exits the way the
