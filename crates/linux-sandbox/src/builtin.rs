@@ -6,8 +6,9 @@
 //! namespaces and forks once more so that it is pid 1 of the new pid namespace; there, before
 //! exec: a private tmpfs becomes the root with the host's root under `/oldroot`, the plan's
 //! mounts are made under `/newroot`, `/proc` is mounted, the process pivots into `/newroot` and
-//! detaches the host's root, then execs the inner stage (no-new-privs, Landlock, no
-//! capabilities, seccomp). No exec happens between unshare and setup, so the user keeps its
+//! detaches the host's root, forks the command's process (pid 2: pid 1 ignores signals it has
+//! no handler for) and stays as its init, and the command's process execs the inner stage
+//! (no-new-privs, Landlock, no capabilities, seccomp). No exec happens between unshare and setup, so the user keeps its
 //! own uid and needs no mapping to root.
 
 use crate::sys;

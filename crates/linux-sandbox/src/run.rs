@@ -277,7 +277,9 @@ fn run_builtin(
         if let Some((from, to)) = stage_fd {
             sys::move_descriptor(from, to)?;
         }
-        sys::close_descriptors_above_stderr(&keep)
+        sys::close_descriptors_above_stderr(&keep)?;
+        // The command is pid 2: pid 1 ignores signals it has no handler for.
+        sys::init_of_command()
     });
     if in_place {
         return Err(SandboxError::Builtin(

@@ -723,10 +723,32 @@ pub unsafe fn clone_on(
     }
 }
 
+/// Where [`init_of_command`] leaves the signal that ended the command, for
+/// [`fork_and_mirror_child`] to die of: a page shared by the two processes (null: none).
+static DEATH_SIGNAL: std::sync::atomic::AtomicPtr<std::sync::atomic::AtomicI32> =
+    std::sync::atomic::AtomicPtr::new(std::ptr::null_mut());
+
 /// Forks; returns in the child. The parent waits for the child and then exits the way the
 /// child did (the same code, or the same signal), never returning. Used between unshare of a
-/// pid namespace and exec, so the command becomes pid 1 of the new namespace.
+/// pid namespace and exec, so the child is pid 1 of the new namespace; when that child is
+/// [`init_of_command`], the parent ends the way the command did.
 pub fn fork_and_mirror_child() -> io::Result<()> {
+    // SAFETY: a new shared anonymous page, kept for the life of both processes.
+    let page = unsafe {
+        libc::mmap(
+            std::ptr::null_mut(),
+            4096,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_SHARED | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    if page == libc::MAP_FAILED {
+        return Err(io::Error::last_os_error());
+    }
+    let death_signal = page.cast::<std::sync::atomic::AtomicI32>();
+    DEATH_SIGNAL.store(death_signal, std::sync::atomic::Ordering::SeqCst);
     // SAFETY: called in a single-threaded child between fork and exec; the parent branch only
     // waits and exits.
     let pid = check(unsafe { libc::fork() })?;
@@ -745,8 +767,14 @@ pub fn fork_and_mirror_child() -> io::Result<()> {
             unsafe { libc::_exit(125) };
         }
     }
-    if libc::WIFSIGNALED(status) {
-        let signal = libc::WTERMSIG(status);
+    // SAFETY: the page mapped above, zero unless the child's init wrote a signal into it.
+    let command_signal = unsafe { (*death_signal).load(std::sync::atomic::Ordering::SeqCst) };
+    if libc::WIFSIGNALED(status) || command_signal > 0 {
+        let signal = if command_signal > 0 {
+            command_signal
+        } else {
+            libc::WTERMSIG(status)
+        };
         // SAFETY: restore the default action and re-raise, so our parent sees the same death.
         unsafe {
             libc::signal(signal, libc::SIG_DFL);
@@ -755,6 +783,48 @@ pub fn fork_and_mirror_child() -> io::Result<()> {
     }
     // SAFETY: as above.
     unsafe { libc::_exit(libc::WEXITSTATUS(status)) }
+}
+
+/// Forks the command's process off pid 1 of a new pid namespace (this process, made by
+/// [`fork_and_mirror_child`]); returns in the child, which goes on to exec. The init of a pid
+/// namespace ignores every signal it has no handler for, even one it sends itself, so the
+/// command must not be it: SIGTERM or Ctrl-C would not end it. This process stays as init,
+/// holding no descriptor: it reaps whatever is orphaned in the namespace and, when the command
+/// ends, exits with its code, or leaves the signal that killed it for the process above to die
+/// of (init's own death by that signal cannot be had). Its exit ends the namespace, and
+/// everything left in it, as the command's end did before.
+pub fn init_of_command() -> io::Result<()> {
+    // SAFETY: called in a single-threaded process between fork and exec; the parent branch
+    // only waits, writes to the shared page and exits.
+    let command = check(unsafe { libc::fork() })?;
+    if command == 0 {
+        return Ok(());
+    }
+    close_range(0, libc::c_uint::MAX)?;
+    loop {
+        let mut status = 0;
+        // SAFETY: reaping our children into an integer we own.
+        let reaped = unsafe { libc::waitpid(-1, &mut status, 0) };
+        if reaped == command {
+            let code = if libc::WIFSIGNALED(status) {
+                let signal = libc::WTERMSIG(status);
+                let page = DEATH_SIGNAL.load(std::sync::atomic::Ordering::SeqCst);
+                if !page.is_null() {
+                    // SAFETY: the shared page fork_and_mirror_child mapped before our fork.
+                    unsafe { (*page).store(signal, std::sync::atomic::Ordering::SeqCst) };
+                }
+                128 + signal
+            } else {
+                libc::WEXITSTATUS(status)
+            };
+            // SAFETY: exiting without running destructors, as after fork.
+            unsafe { libc::_exit(code) };
+        }
+        if reaped == -1 && io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
+            // SAFETY: as above.
+            unsafe { libc::_exit(125) };
+        }
+    }
 }
 
 /// Kills this process with `signal` (default action), so a parent sees the same death.

@@ -8,3 +8,4 @@ mod inner_stage;
 mod kernel_properties;
 mod mount_points;
 mod refusals;
+mod signals;

@@ -1,0 +1,88 @@
+//! Signals reach the command on every route. The init of a pid namespace ignores every
+//! signal it has no handler for (even from inside), so the command must not be it: a command
+//! that is sent SIGTERM or SIGINT, by itself or by anyone, must end as it would outside the
+//! sandbox, and the helper must end the same way — except under `/usr/bin/bwrap`, which
+//! reports a command's death by signal N as exit code 128 + N, as a shell does.
+
+use super::conformance::{have, is_root};
+use super::mount_points::workspace_write_request;
+use std::os::unix::process::ExitStatusExt;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn routes() -> Vec<&'static str> {
+    let mut routes = vec![""];
+    if is_root() || Path::new("/proc/sys/kernel/unprivileged_userns_clone").exists() {
+        routes.push("builtin");
+    }
+    if have("/usr/bin/bwrap") {
+        routes.push("bubblewrap");
+    } else {
+        println!("SKIP: the bubblewrap route (no /usr/bin/bwrap)");
+    }
+    routes
+}
+
+#[test]
+fn a_signal_ends_the_command_as_it_would_outside() {
+    for route in routes() {
+        for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            let dir = tempfile::tempdir().unwrap();
+            let ws = std::fs::canonicalize(dir.path()).unwrap();
+            let started = Instant::now();
+            let output = Command::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"))
+                .arg("--request")
+                .arg(workspace_write_request(&ws))
+                .args(["--", "sh", "-c"])
+                .arg(format!("kill -{signal} $$; sleep 3; echo ignored"))
+                .env(codex_linux_sandbox::FORCE_ENV, route)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                "",
+                "{route}: signal {signal} was ignored"
+            );
+            if route == "bubblewrap" {
+                assert_eq!(
+                    output.status.code(),
+                    Some(128 + signal),
+                    "{route}: {output:?}"
+                );
+            } else {
+                assert_eq!(output.status.signal(), Some(signal), "{route}: {output:?}");
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(3),
+                "{route}: waited"
+            );
+        }
+    }
+}
+
+/// The command's exit code still passes through, and what it leaves behind is reaped and
+/// ends with it.
+#[test]
+fn the_exit_code_passes_through_and_orphans_end_with_the_command() {
+    for route in routes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        let started = Instant::now();
+        let status = Command::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"))
+            .arg("--request")
+            .arg(workspace_write_request(&ws))
+            .args(["--", "sh", "-c", "(sleep 5 &) ; exit 7"])
+            .env(codex_linux_sandbox::FORCE_ENV, route)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert_eq!(status.code(), Some(7), "{route}: {status:?}");
+        assert!(
+            started.elapsed() < Duration::from_secs(4),
+            "{route}: the helper waited for the orphan"
+        );
+    }
+}
