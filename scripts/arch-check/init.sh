@@ -9,7 +9,7 @@ if [ "$1" != on-tmpfs ]; then
     # namespace route must: move to a tmpfs root first, as a real system's root would be.
     mkdir /newroot
     mount -t tmpfs -o mode=755 root /newroot
-    cp -a /bin /etc /init /codex /probe /newroot/
+    cp -a /bin /etc /init /codex /probe /usr /lib /newroot/
     [ -e /compat_probe ] && cp -a /compat_probe /newroot/
     mkdir /newroot/dev /newroot/proc /newroot/sys /newroot/tmp
     exec switch_root /newroot /init on-tmpfs
@@ -20,6 +20,12 @@ mount -t devtmpfs dev /dev
 mount -t tmpfs tmp /tmp
 ip link set lo up
 echo "ARCH-CHECK START $(uname -m) $(uname -r)"
+# Debian's bubblewrap, when the image carries it: the system-bwrap route is checked too.
+routes="default builtin no-namespaces"
+if bwrap_version=$(/usr/bin/bwrap --version 2>&1); then
+    echo "== $bwrap_version at /usr/bin/bwrap"
+    routes="$routes bubblewrap"
+fi
 
 pass=0
 fail=0
@@ -75,7 +81,7 @@ for who in root user; do
     ws=$dir/ws
     outside=/etc/outside-$who
     if [ $who = root ]; then as=""; else as="/probe as 1000"; fi
-    for route in default builtin no-namespaces; do
+    for route in $routes; do
         if [ $route = default ]; then force=""; else force=$route; fi
         tag="$who/$route"
         sb="env HOME=$dir/home CODEX_HOME=$dir/home CODEX_LINUX_SANDBOX_FORCE=$force /codex sandbox linux -C $ws"
@@ -143,7 +149,7 @@ if [ -x /compat_probe ]; then
             echo "PASS unsandboxed 32-bit Arm call reaches the kernel: $base"
             for who in root user; do
                 if [ $who = root ]; then as=""; else as="/probe as 1000"; fi
-                for route in default builtin no-namespaces; do
+                for route in $routes; do
                     if [ $route = default ]; then force=""; else force=$route; fi
                     got=$($as env HOME=/tmp/$who/home CODEX_HOME=/tmp/$who/home CODEX_LINUX_SANDBOX_FORCE=$force /codex sandbox linux -C /tmp/$who/ws --full-auto -- /compat_probe 2>/dev/null)
                     rc=$?
