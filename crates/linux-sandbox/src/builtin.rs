@@ -170,6 +170,32 @@ fn private_dev(dev: &Path) -> io::Result<()> {
         mount_point(&dest, true)?;
         bind(&source, &dest)?;
     }
+    // As bubblewrap does: when our output is a terminal (which the command may write to
+    // anyway), it also appears as /dev/console, so that ttyname() finds a name for it (the
+    // private `pts` below does not show the host's terminals).
+    // (Only where the terminal's host name still leads to it: one from a devpts this root
+    // does not show is left nameless, as before.)
+    if std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        use std::os::unix::fs::MetadataExt;
+        let host = fs::read_link(old("/proc/self/fd/1"))
+            .map(|name| old(&name.to_string_lossy()))
+            .ok()
+            .filter(|host| {
+                let (Ok(named), Ok(ours)) =
+                    (fs::metadata(host), fs::metadata(old("/proc/self/fd/1")))
+                else {
+                    return false;
+                };
+                named.rdev() == ours.rdev()
+                    && named.dev() == ours.dev()
+                    && named.ino() == ours.ino()
+            });
+        if let Some(host) = host {
+            let console = dev.join("console");
+            mount_point(&console, true)?;
+            bind(&host, &console)?;
+        }
+    }
     let shm = dev.join("shm");
     fs::create_dir(&shm)?;
     sys::mount_tmpfs(&shm, 0o1777).map_err(context("mounting a tmpfs on", &shm))?;

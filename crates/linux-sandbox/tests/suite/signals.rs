@@ -86,3 +86,35 @@ fn the_exit_code_passes_through_and_orphans_end_with_the_command() {
         );
     }
 }
+
+/// On a terminal, `ttyname()` finds a name for it inside every namespace route (their `/dev`
+/// has a private `pts`, without the host's terminals): bubblewrap binds it as
+/// `/dev/console`, and so does the built-in executor. Run under `script`, which gives the
+/// helper a pseudo-terminal.
+#[test]
+fn a_terminal_has_a_name_inside() {
+    if Command::new("script").arg("--version").output().is_err() {
+        println!("SKIP: no script (util-linux) to give the helper a terminal");
+        return;
+    }
+    for route in routes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        let helper = format!(
+            "{} --request '{}' -- tty",
+            env!("CARGO_BIN_EXE_codex-linux-sandbox"),
+            workspace_write_request(&ws)
+        );
+        let output = Command::new("script")
+            .args(["-qec", &helper, "/dev/null"])
+            .env(codex_linux_sandbox::FORCE_ENV, route)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        assert!(
+            output.status.success() && stdout.starts_with("/dev/"),
+            "{route}: {output:?}"
+        );
+    }
+}
