@@ -249,6 +249,7 @@ fn run_builtin(
     let stage_fd = inner.placement();
     let keep: Vec<i32> = stage_fd.iter().map(|(_, to)| *to).collect();
     let inner = &inner.argv;
+    let stage_argv = inner.clone();
     let plan: Vec<String> = plan_args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -278,8 +279,9 @@ fn run_builtin(
             sys::move_descriptor(from, to)?;
         }
         sys::close_descriptors_above_stderr(&keep)?;
-        // The command is pid 2: pid 1 ignores signals it has no handler for.
-        sys::init_of_command()
+        // The command is pid 2 (pid 1 ignores signals it has no handler for): this process
+        // starts the inner stage itself and stays as its init.
+        sys::init_of_command(&stage_argv[0], &stage_argv[1..])
     });
     if in_place {
         return Err(SandboxError::Builtin(
