@@ -31,7 +31,8 @@ pub(super) fn workspace_write_request(ws: &Path) -> String {
     serde_json::to_string(&request).unwrap()
 }
 
-fn helper(ws: &Path, force: &str, script: &str) -> Command {
+/// The helper running `sh -c SCRIPT` under workspace-write in `ws`, on route `force`.
+pub(super) fn helper(ws: &Path, force: &str, script: &str) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"));
     command
         .arg("--request")

@@ -5,7 +5,7 @@
 //! reports a command's death by signal N as exit code 128 + N, as a shell does.
 
 use super::conformance::{have, is_root};
-use super::mount_points::workspace_write_request;
+use super::mount_points::{helper, workspace_write_request};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -31,15 +31,8 @@ fn a_signal_ends_the_command_as_it_would_outside() {
             let dir = tempfile::tempdir().unwrap();
             let ws = std::fs::canonicalize(dir.path()).unwrap();
             let started = Instant::now();
-            let output = Command::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"))
-                .arg("--request")
-                .arg(workspace_write_request(&ws))
-                .args(["--", "sh", "-c"])
-                .arg(format!("kill -{signal} $$; sleep 3; echo ignored"))
-                .env(codex_linux_sandbox::FORCE_ENV, route)
-                .stdin(Stdio::null())
-                .output()
-                .unwrap();
+            let script = format!("kill -{signal} $$; sleep 3; echo ignored");
+            let output = helper(&ws, route, &script).output().unwrap();
             assert_eq!(
                 String::from_utf8_lossy(&output.stdout),
                 "",
@@ -70,12 +63,7 @@ fn the_exit_code_passes_through_and_orphans_end_with_the_command() {
         let dir = tempfile::tempdir().unwrap();
         let ws = std::fs::canonicalize(dir.path()).unwrap();
         let started = Instant::now();
-        let status = Command::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"))
-            .arg("--request")
-            .arg(workspace_write_request(&ws))
-            .args(["--", "sh", "-c", "(sleep 5 &) ; exit 7"])
-            .env(codex_linux_sandbox::FORCE_ENV, route)
-            .stdin(Stdio::null())
+        let status = helper(&ws, route, "(sleep 5 &) ; exit 7")
             .stdout(Stdio::null())
             .status()
             .unwrap();
