@@ -296,14 +296,7 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
             libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), original);
             libc::sched_yield();
         }
-        let mut first: libc::c_uint = 0;
-        for &fd in &janitor.keep {
-            if fd > first {
-                close_range(first, fd - 1);
-            }
-            first = fd + 1;
-        }
-        close_range(first, libc::c_uint::MAX);
+        let _ = sys::close_all_but(0, &janitor.keep);
         for (fd, path) in &janitor.jobs {
             if let Some(path) = path
                 && libc::flock(*fd, libc::LOCK_EX | libc::LOCK_NB) == 0
@@ -312,22 +305,6 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
             }
         }
         libc::_exit(0)
-    }
-}
-
-/// `close_range`, or on kernels before 5.9 the standard descriptors at least (the ones a
-/// caller waits on to see our output end); the rest close when the janitor exits.
-///
-/// # Safety
-/// Only for the janitor, which uses no descriptors but those it keeps.
-unsafe fn close_range(first: libc::c_uint, last: libc::c_uint) {
-    // SAFETY: see the function's contract.
-    unsafe {
-        if libc::syscall(libc::SYS_close_range, first, last, 0) != 0 {
-            for fd in first..=last.min(2) {
-                libc::close(fd as libc::c_int);
-            }
-        }
     }
 }
 

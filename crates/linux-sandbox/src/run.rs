@@ -248,14 +248,15 @@ fn run_builtin(
 ) -> Result<ExitStatus, SandboxError> {
     let stage_fd = inner.placement();
     let keep: Vec<i32> = stage_fd.iter().map(|(_, to)| *to).collect();
-    let inner = &inner.argv;
-    let stage_argv = inner.clone();
+    let stage_argv = inner.argv.clone();
     let plan: Vec<String> = plan_args
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let mut child = Command::new(&inner[0]);
-    child.args(&inner[1..]).current_dir(&request.command_cwd);
+    // Only the vehicle of the set-up below, which never returns to it: pid 1 of the new
+    // namespace starts the inner stage itself (`sys::init_of_command`).
+    let mut child = Command::new(&stage_argv[0]);
+    child.current_dir(&request.command_cwd);
     let (uid, gid) = sys::ids();
     let mut flags =
         libc::CLONE_NEWUSER | libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC;

@@ -92,10 +92,16 @@ pub fn claim_terminal() -> io::Result<()> {
 
 /// Closes every descriptor from 3 up, except `keep`.
 pub fn close_descriptors_above_stderr(keep: &[i32]) -> io::Result<()> {
-    let mut start: libc::c_uint = 3;
     let mut keep: Vec<libc::c_uint> = keep.iter().map(|fd| *fd as libc::c_uint).collect();
     keep.sort_unstable();
-    for fd in keep.into_iter().filter(|fd| *fd >= 3) {
+    close_all_but(3, &keep)
+}
+
+/// Closes every descriptor from `first` up but those in `keep` (sorted); allocates nothing,
+/// so a process sharing another's memory may call it.
+pub fn close_all_but(first: libc::c_uint, keep: &[libc::c_uint]) -> io::Result<()> {
+    let mut start = first;
+    for &fd in keep.iter().filter(|fd| **fd >= first) {
         if fd > start {
             close_range(start, fd - 1)?;
         }
@@ -105,8 +111,9 @@ pub fn close_descriptors_above_stderr(keep: &[i32]) -> io::Result<()> {
 }
 
 fn close_range(first: libc::c_uint, last: libc::c_uint) -> io::Result<()> {
-    // SAFETY: close_range only closes descriptors of this process; the callers run right
-    // before exec, where nothing else uses them.
+    // SAFETY: close_range only closes descriptors of this process (its own table, even when
+    // it shares memory); the callers run right before exec, or are the mount points'
+    // janitor, where nothing else uses them.
     let result = unsafe { libc::syscall(libc::SYS_close_range, first, last, 0) };
     if result == 0 {
         return Ok(());
