@@ -381,14 +381,19 @@ fn run_landlock(
         }
         if namespaces {
             sys::make_mounts_private()?;
+            // Writable roots are copied as they are before everything is made read-only, and
+            // put back after: a mount the host has read-only stays read-only beneath them.
+            let writable_trees: Vec<std::os::fd::OwnedFd> = writable_paths
+                .iter()
+                .map(|path| sys::clone_tree(path))
+                .collect::<io::Result<_>>()?;
             sys::set_tree_read_only(Path::new("/"), true)?;
             // Protected paths are taken hold of while everything is read-only, so that each
             // bind of one comes out read-only already.
             let sources: Vec<Option<std::os::fd::OwnedFd>> =
                 mount_paths.iter().map(|p| sys::open_path(p).ok()).collect();
-            for path in &writable_paths {
-                sys::bind_tree(path)?;
-                sys::set_tree_read_only(path, false)?;
+            for (path, tree) in writable_paths.iter().zip(&writable_trees) {
+                sys::attach_tree(tree, path)?;
             }
             for (path, source) in mount_paths.iter().zip(&sources) {
                 match source {
@@ -424,8 +429,8 @@ fn run_landlock(
     status
 }
 
-/// `paths` without those beneath another of them: binding a writable root recursively and
-/// making everything below it writable covers the roots inside it.
+/// `paths` without those beneath another of them: the copy of a writable root's mount tree
+/// brings back the roots inside it too.
 fn outermost(mut paths: Vec<PathBuf>) -> Vec<PathBuf> {
     paths.sort();
     let mut kept: Vec<PathBuf> = Vec::new();

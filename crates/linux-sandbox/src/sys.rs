@@ -386,9 +386,50 @@ pub fn bind_onto(source: &Path, dest: &Path) -> io::Result<()> {
     mount(Some(source), dest, None, libc::MS_BIND | libc::MS_REC)
 }
 
-/// Bind-mounts the tree at `path` onto itself (so its flags can differ from its parent's).
-pub fn bind_tree(path: &Path) -> io::Result<()> {
-    mount(Some(path), path, None, libc::MS_BIND | libc::MS_REC)
+/// A detached copy of the mount tree at `path` (`open_tree(OPEN_TREE_CLONE | AT_RECURSIVE)`),
+/// every mount keeping the flags it has now: taken before the tree is made read-only, it
+/// brings writable roots back as they were, mounts the host made read-only included.
+pub fn clone_tree(path: &Path) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    let target = c_path(path)?;
+    // SAFETY: a valid NUL-terminated path; the descriptor is owned on success.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_open_tree,
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint | libc::AT_RECURSIVE as libc::c_uint,
+        )
+    };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: just opened, ours alone.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Mounts a [`clone_tree`] copy at `path`.
+pub fn attach_tree(tree: &std::os::fd::OwnedFd, path: &Path) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+    let target = c_path(path)?;
+    // SAFETY: a valid descriptor, an empty and a NUL-terminated path.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_move_mount,
+            tree.as_raw_fd(),
+            c"".as_ptr(),
+            libc::AT_FDCWD,
+            target.as_ptr(),
+            MOVE_MOUNT_F_EMPTY_PATH,
+        )
+    };
+    if result == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
 }
 
 /// Mounts an empty tmpfs at `target` whose root has mode `mode`.

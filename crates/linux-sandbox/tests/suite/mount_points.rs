@@ -146,3 +146,70 @@ pub(super) fn gone_soon(path: &Path) -> bool {
     }
     true
 }
+
+/// A mount the host has read-only, beneath a writable root, stays read-only inside on every
+/// route, as root and as `nobody`: making the tree read-only and a writable root writable
+/// again must not clear what the host set (as root nothing else would stop the write).
+#[test]
+fn a_read_only_host_mount_under_a_writable_root_stays_read_only() {
+    if !is_root() || !have("/usr/bin/unshare") || !have("/usr/bin/setpriv") {
+        println!("SKIP: needs root, unshare and setpriv (it makes a read-only mount)");
+        return;
+    }
+    let mut routes = vec![("", "landlock"), ("builtin", "built-in executor")];
+    if have("/usr/bin/bwrap") {
+        routes.push(("bubblewrap", "bubblewrap"));
+    } else {
+        println!("SKIP: the bubblewrap route (no /usr/bin/bwrap)");
+    }
+    for user in ["root", "nobody"] {
+        for (force, route) in &routes {
+            let dir = tempfile::tempdir().unwrap();
+            let ws = std::fs::canonicalize(dir.path()).unwrap();
+            for sub in ["frozen", "open"] {
+                std::fs::create_dir(ws.join(sub)).unwrap();
+            }
+            // Writable by both users: root in the sandbox has no capability to override modes.
+            for path in [ws.clone(), ws.join("frozen"), ws.join("open")] {
+                std::os::unix::fs::chown(&path, Some(65534), Some(65534)).unwrap();
+                let mode = std::os::unix::fs::PermissionsExt::from_mode(0o777);
+                std::fs::set_permissions(&path, mode).unwrap();
+            }
+            let mut as_user = vec![];
+            if user == "nobody" {
+                as_user = vec![
+                    "setpriv",
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                ];
+            }
+            let inner = helper(
+                &ws,
+                force,
+                "touch frozen/f 2>/dev/null && echo wrote frozen; touch open/f && echo wrote open",
+            );
+            // A private mount namespace of the test's own, so the host is left as it was.
+            let output = Command::new("unshare")
+                .args(["--mount", "--propagation", "private", "sh", "-c"])
+                .arg(
+                    "mount --bind \"$FROZEN\" \"$FROZEN\" && mount -o remount,bind,ro \"$FROZEN\" && exec \"$@\"",
+                )
+                .arg("sh")
+                .args(as_user)
+                .arg(inner.get_program())
+                .args(inner.get_args())
+                .env("FROZEN", ws.join("frozen"))
+                .env(codex_linux_sandbox::FORCE_ENV, force)
+                .stdin(Stdio::null())
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "{user}, {route}: {output:?}");
+            assert_eq!(
+                String::from_utf8_lossy(&output.stdout),
+                "wrote open\n",
+                "{user}, {route}: {output:?}"
+            );
+        }
+    }
+}
