@@ -239,7 +239,8 @@ fn run_linux(policy: &PolicyArgs, command: &[std::ffi::OsString]) -> i32 {
         selection,
         tty: false,
     };
-    match codex_linux_sandbox::run(&request, command) {
+    let warn = |warning: &str| eprintln!("codex sandbox: warning: {warning}");
+    match codex_linux_sandbox::run(&request, command, &warn) {
         Err(codex_linux_sandbox::SandboxError::Policy(error)) => {
             eprintln!("Error: {error}");
             codex_linux_sandbox::EXIT_SANDBOX_ERROR

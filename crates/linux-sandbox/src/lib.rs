@@ -67,23 +67,20 @@ pub fn helper_main(args: &[std::ffi::OsString]) -> i32 {
             return EXIT_SANDBOX_ERROR;
         }
     };
-    finish(run(&request, command))
+    // No warnings here: what limits this host puts on the sandbox, core has said once at
+    // session start; printed here it would land in every command's output.
+    finish(run(&request, command, &|_| {}))
 }
 
-/// Reports the outcome of [`run`] the way a wrapper should: warnings and errors on stderr,
-/// the command's exit code, or its fatal signal re-raised.
+/// Reports the outcome of [`run`] the way a wrapper should: an error on stderr, the
+/// command's exit code, or its fatal signal re-raised.
 #[cfg(target_os = "linux")]
 pub fn finish(result: Result<Outcome, SandboxError>) -> i32 {
     match result {
-        Ok(outcome) => {
-            for warning in &outcome.warnings {
-                eprintln!("codex-linux-sandbox: warning: {warning}");
-            }
-            match exit_code(outcome.status) {
-                Ok(code) => code,
-                Err(signal) => die_by_signal(signal),
-            }
-        }
+        Ok(outcome) => match exit_code(outcome.status) {
+            Ok(code) => code,
+            Err(signal) => die_by_signal(signal),
+        },
         Err(error) => {
             eprintln!("codex-linux-sandbox: {error}");
             EXIT_SANDBOX_ERROR

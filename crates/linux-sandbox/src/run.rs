@@ -90,12 +90,17 @@ pub enum SandboxError {
 pub struct Outcome {
     pub status: ExitStatus,
     pub route: LinuxRoute,
-    /// Limits of how this run was enforced (e.g. no user namespaces), for a warning.
-    pub warnings: Vec<String>,
 }
 
-/// Runs `command` sandboxed and waits for it.
-pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, SandboxError> {
+/// Runs `command` sandboxed and waits for it. `warn` hears, before the command starts, of
+/// each limit of how this run is enforced (bubblewrap missing, no user namespaces): the
+/// helper that core starts passes a no-op, since core said so once at session start (see
+/// [`startup_warning`]); `codex sandbox linux` prints them.
+pub fn run(
+    request: &SandboxRequest,
+    command: &[OsString],
+    warn: &dyn Fn(&str),
+) -> Result<Outcome, SandboxError> {
     if command.is_empty() {
         return Err(SandboxError::NoCommand);
     }
@@ -105,12 +110,11 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
     let force = std::env::var(FORCE_ENV).unwrap_or_default();
     let abi = sys::landlock_abi();
     let route = host_route(choose_route(&policy, &env, &fs), abi, &force);
-    let mut warnings = Vec::new();
     let status = match route {
         LinuxRoute::Unsandboxed => run_unsandboxed(request, command)?,
         LinuxRoute::Landlock => {
             let namespaces = force != "no-namespaces";
-            run_landlock(request, command, &policy, abi, namespaces, &mut warnings)?
+            run_landlock(request, command, &policy, abi, namespaces, warn)?
         }
         LinuxRoute::Bubblewrap => {
             let found = if force == "builtin" {
@@ -122,7 +126,7 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
                 Ok(bwrap) => run_bubblewrap(request, command, &policy, abi, Some(&bwrap))?,
                 Err(problem) => {
                     if force != "builtin" {
-                        warnings.push(format!(
+                        warn(&format!(
                             "{problem}; using the built-in namespace sandbox instead"
                         ));
                     }
@@ -131,11 +135,7 @@ pub fn run(request: &SandboxRequest, command: &[OsString]) -> Result<Outcome, Sa
             }
         }
     };
-    Ok(Outcome {
-        status,
-        route,
-        warnings,
-    })
+    Ok(Outcome { status, route })
 }
 
 /// The route the policy's `route` takes on a kernel with Landlock ABI `abi`, given the
@@ -211,13 +211,11 @@ fn can_exec_in_place(nothing_to_clean_up: bool) -> bool {
 
 /// Becomes `command` (program and arguments) when `in_place`, and otherwise starts and
 /// [`supervise`]s it; `setup` runs in the command's process, in `cwd`, just before the exec.
-/// In place, it returns only on failure, and `warnings` are printed first, since nothing of
-/// ours runs after.
+/// In place, it returns only on failure.
 fn start<F>(
     command: &[OsString],
     cwd: &Path,
     in_place: bool,
-    warnings: &[String],
     setup: F,
 ) -> Result<ExitStatus, SandboxError>
 where
@@ -225,9 +223,6 @@ where
 {
     if !in_place {
         return supervise(command, cwd, setup);
-    }
-    for warning in warnings {
-        eprintln!("codex-linux-sandbox: warning: {warning}");
     }
     let mut child = command_for(&command[0], &command[1..], cwd);
     sys::before_exec(&mut child, setup);
@@ -308,7 +303,6 @@ fn run_unsandboxed(
         command,
         &request.command_cwd,
         can_exec_in_place(true),
-        &[],
         setup,
     )
 }
@@ -319,7 +313,7 @@ fn run_landlock(
     policy: &ResolvedPolicy,
     abi: u8,
     allow_namespaces: bool,
-    warnings: &mut Vec<String>,
+    warn: &dyn Fn(&str),
 ) -> Result<ExitStatus, SandboxError> {
     let plan = landlock_plan(policy).expect("the Landlock route has a restricted policy");
     // The child uses the mount plan when it can make a mount namespace, and otherwise makes
@@ -329,7 +323,7 @@ fn run_landlock(
     let flat_policy = policy.clone();
     let mount_free_rules = plan.rules.clone();
     if !allow_namespaces {
-        warnings.push(PER_ENTRY_LIMIT.to_string());
+        warn(PER_ENTRY_LIMIT);
     }
     // With a mount namespace, protected paths are mounted over: missing ones get a mount
     // point, and empty directories (maybe another command's mount point) are held meanwhile.
@@ -424,7 +418,7 @@ fn run_landlock(
         Ok(())
     };
     let in_place = can_exec_in_place(mount_points.is_empty());
-    let status = start(command, &request.command_cwd, in_place, warnings, setup);
+    let status = start(command, &request.command_cwd, in_place, setup);
     mount_points.release_in_background();
     status
 }
@@ -527,7 +521,7 @@ fn run_bubblewrap(
     };
     let mut bwrap_command = vec![bwrap.path.clone().into_os_string()];
     bwrap_command.extend(args);
-    let status = start(&bwrap_command, &request.command_cwd, in_place, &[], setup);
+    let status = start(&bwrap_command, &request.command_cwd, in_place, setup);
     drop(inner);
     mount_points.release_in_background();
     status

@@ -233,6 +233,27 @@ fn a_missing_bubblewrap_is_one_warning_with_its_fix() {
         !text(&danger.stdout).contains("warning:"),
         "no warning without a sandbox"
     );
+    // Running a command on the namespace route, `codex sandbox linux` says once, before the
+    // command's own output, that the built-in executor stands in.
+    let mut command = with_bwrap_hidden().expect("checked above");
+    command
+        .arg("env")
+        .arg(format!("CODEX_HOME={}", ws.home.display()))
+        .arg("CODEX_LINUX_SANDBOX_FORCE=bubblewrap")
+        .arg(codex())
+        .args(["sandbox", "linux", "--full-auto", "-C", root])
+        .args(["--", "sh", "-c", "echo ran >&2"]);
+    let output = run(command, b"");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 2, "{stderr}");
+    assert!(
+        lines[0].starts_with("codex sandbox: warning: bubblewrap was not found")
+            && lines[0].contains("built-in"),
+        "{stderr}"
+    );
+    assert_eq!(lines[1], "ran");
 }
 
 /// A `bwrap` in the workspace is never used, and never even run to be probed: probing runs

@@ -1,5 +1,7 @@
-//! Without bubblewrap: a policy that needs a namespace view runs under the built-in executor,
-//! with one warning saying what to install — and the policy still holds.
+//! Without bubblewrap: a policy that needs a namespace view runs under the built-in executor
+//! — and the policy still holds. The helper says nothing about it: core warns once, at session
+//! start, through its event stream (checked in cli's `exec` suite), rather than in the output
+//! of every command.
 
 use super::conformance::{Tree, User, entry, is_root};
 use codex_protocol::{
@@ -11,7 +13,7 @@ use codex_sandbox::config::SandboxSelection;
 use std::process::Command;
 
 #[test]
-fn without_bubblewrap_the_builtin_executor_enforces_the_policy_and_warns() {
+fn without_bubblewrap_the_builtin_executor_enforces_the_policy_quietly() {
     if !is_root() || Command::new("unshare").arg("--version").output().is_err() {
         println!("SKIP: hiding bwrap needs root and unshare (util-linux)");
         return;
@@ -72,8 +74,8 @@ fn without_bubblewrap_the_builtin_executor_enforces_the_policy_and_warns() {
     );
     assert!(marker.exists(), "the command ran");
     assert!(!denied.exists(), "the denied directory stayed denied");
-    let warnings: Vec<&str> = stderr.lines().filter(|l| l.contains("warning:")).collect();
-    assert_eq!(warnings.len(), 1, "{stderr}");
-    assert!(warnings[0].contains("apt install bubblewrap"), "{stderr}");
-    assert!(warnings[0].contains("built-in"), "{stderr}");
+    assert!(
+        stderr.lines().all(|l| l.starts_with("touch: ")),
+        "the command's own output only: {stderr}"
+    );
 }
