@@ -240,7 +240,7 @@ fn run_linux(policy: &PolicyArgs, command: &[std::ffi::OsString]) -> i32 {
         tty: false,
     };
     let warn = |warning: &str| eprintln!("codex sandbox: warning: {warning}");
-    match codex_linux_sandbox::run(&request, command, &warn) {
+    match codex_linux_sandbox::run(&request, command, Some(&warn)) {
         Err(codex_linux_sandbox::SandboxError::Policy(error)) => {
             eprintln!("Error: {error}");
             codex_linux_sandbox::EXIT_SANDBOX_ERROR

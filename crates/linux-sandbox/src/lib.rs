@@ -69,7 +69,7 @@ pub fn helper_main(args: &[std::ffi::OsString]) -> i32 {
     };
     // No warnings here: what limits this host puts on the sandbox, core has said once at
     // session start; printed here it would land in every command's output.
-    finish(run(&request, command, &|_| {}))
+    finish(run(&request, command, None))
 }
 
 /// Reports the outcome of [`run`] the way a wrapper should: an error on stderr, the

@@ -92,15 +92,17 @@ pub struct Outcome {
     pub route: LinuxRoute,
 }
 
-/// Runs `command` sandboxed and waits for it. `warn` hears, before the command starts, of
-/// each limit of how this run is enforced (bubblewrap missing, no user namespaces): the
-/// helper that core starts passes a no-op, since core said so once at session start (see
-/// [`startup_warning`]); `codex sandbox linux` prints them.
+/// Runs `command` sandboxed and waits for it. `warn`, when given, hears before the command
+/// starts of each limit of how this run is enforced (bubblewrap missing, no user namespaces),
+/// found out at some cost where needed: `codex sandbox linux` prints them. The helper that
+/// core starts gives none, since core said so once at session start ([`startup_warning`]).
 pub fn run(
     request: &SandboxRequest,
     command: &[OsString],
-    warn: &dyn Fn(&str),
+    warn: Option<&dyn Fn(&str)>,
 ) -> Result<Outcome, SandboxError> {
+    let quiet = |_: &str| {};
+    let warn_now: &dyn Fn(&str) = warn.unwrap_or(&quiet);
     if command.is_empty() {
         return Err(SandboxError::NoCommand);
     }
@@ -113,8 +115,14 @@ pub fn run(
     let status = match route {
         LinuxRoute::Unsandboxed => run_unsandboxed(request, command)?,
         LinuxRoute::Landlock => {
-            let namespaces = force != "no-namespaces";
-            run_landlock(request, command, &policy, abi, namespaces, warn)?
+            // Where a user namespace can be made but not used (Ubuntu's AppArmor restriction),
+            // the per-entry plan, rather than a run refused half-way through its set-up.
+            // Someone to tell that there are none is worth a probe (as root there always are).
+            let namespaces = force != "no-namespaces"
+                && (sys::ids().0 == 0
+                    || (warn.is_none() && !sys::user_namespaces_restricted_by_apparmor())
+                    || sys::can_create_mount_namespace());
+            run_landlock(request, command, &policy, abi, namespaces, warn_now)?
         }
         LinuxRoute::Bubblewrap => {
             let found = if force == "builtin" {
@@ -126,7 +134,7 @@ pub fn run(
                 Ok(bwrap) => run_bubblewrap(request, command, &policy, abi, Some(&bwrap))?,
                 Err(problem) => {
                     if force != "builtin" {
-                        warn(&format!(
+                        warn_now(&format!(
                             "{problem}; using the built-in namespace sandbox instead"
                         ));
                     }
@@ -371,7 +379,12 @@ fn run_landlock(
         let namespaces = allow_namespaces && sys::unshare(flags).is_ok();
         if namespaces && uid != 0 {
             // Inside a new user namespace: a failure here cannot be undone, so it stops the run.
-            sys::map_ids_to_themselves(uid, gid)?;
+            sys::map_ids_to_themselves(uid, gid).map_err(|e| {
+                io::Error::new(
+                    e.kind(),
+                    format!("mapping ids into a new user namespace: {e} (user namespaces are restricted on this host; CODEX_LINUX_SANDBOX_FORCE=no-namespaces runs the Landlock-only plan)"),
+                )
+            })?;
         }
         if namespaces {
             sys::make_mounts_private()?;

@@ -579,19 +579,61 @@ pub fn landlock_abi() -> u8 {
 }
 
 /// Whether this process may create a mount namespace (as root), or a user and mount
-/// namespace (otherwise). Tried in a short-lived child so this process stays as it is.
+/// namespace (otherwise), and use it: map its ids into it and change its mounts. Tried in a
+/// short-lived child so this process stays as it is. Creating the namespace is not enough:
+/// under Ubuntu's AppArmor restriction (`kernel.apparmor_restrict_unprivileged_userns`)
+/// `unshare` succeeds and what follows is refused.
 pub fn can_create_mount_namespace() -> bool {
-    let (uid, _) = ids();
+    let (uid, gid) = ids();
     let flags = if uid == 0 {
         libc::CLONE_NEWNS
     } else {
         libc::CLONE_NEWUSER | libc::CLONE_NEWNS
     };
-    // SAFETY: the child only calls unshare and _exit (async-signal-safe); the parent waits.
+    // Everything the child needs is made before the fork: it may only make system calls.
+    let maps: Vec<(CString, CString)> = if uid == 0 {
+        Vec::new()
+    } else {
+        [
+            ("/proc/self/setgroups", "deny".to_string()),
+            ("/proc/self/uid_map", format!("{uid} {uid} 1\n")),
+            ("/proc/self/gid_map", format!("{gid} {gid} 1\n")),
+        ]
+        .into_iter()
+        .map(|(file, text)| {
+            (
+                CString::new(file).expect("no NUL"),
+                CString::new(text).expect("no NUL"),
+            )
+        })
+        .collect()
+    };
+    let root = c"/";
+    // SAFETY: the child only makes async-signal-safe system calls on data made before the
+    // fork, then `_exit`s; the parent waits for it.
     unsafe {
         let pid = libc::fork();
         if pid == 0 {
-            let ok = libc::unshare(flags) == 0;
+            let mut ok = libc::unshare(flags) == 0;
+            for (file, text) in &maps {
+                if !ok {
+                    break;
+                }
+                let fd = libc::open(file.as_ptr(), libc::O_WRONLY | libc::O_CLOEXEC);
+                let len = text.as_bytes().len();
+                ok = fd >= 0 && libc::write(fd, text.as_ptr().cast(), len) == len as isize;
+                if fd >= 0 {
+                    libc::close(fd);
+                }
+            }
+            ok = ok
+                && libc::mount(
+                    std::ptr::null(),
+                    root.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                ) == 0;
             libc::_exit(if ok { 0 } else { 1 });
         }
         if pid < 0 {
@@ -601,6 +643,13 @@ pub fn can_create_mount_namespace() -> bool {
         libc::waitpid(pid, &mut status, 0);
         libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0
     }
+}
+
+/// Whether Ubuntu's AppArmor restriction of unprivileged user namespaces is on: then making
+/// one succeeds but using it may not, which only [`can_create_mount_namespace`] can tell.
+pub fn user_namespaces_restricted_by_apparmor() -> bool {
+    std::fs::read("/proc/sys/kernel/apparmor_restrict_unprivileged_userns")
+        .is_ok_and(|value| value.first() == Some(&b'1'))
 }
 
 /// Runs `setup` in the child between fork and exec.
