@@ -396,8 +396,9 @@ pub fn sandbox_note(
             &codex_sandbox::HostFs,
         )
         .ok()?;
-    let denials = codex_sandbox::denial::find_denials(&policy, output, cwd, &codex_sandbox::HostFs);
-    if denials.is_empty() {
+    let denials = codex_sandbox::denial::find_denials(&policy, output, cwd, &HostModes);
+    let network = codex_sandbox::denial::network_denied(&policy, output);
+    if denials.is_empty() && !network {
         return None;
     }
     let list: Vec<String> = denials
@@ -415,10 +416,52 @@ pub fn sandbox_note(
             )
         })
         .collect();
+    let mut blocked = list.join(", ");
+    if network {
+        if !blocked.is_empty() {
+            blocked.push_str("; ");
+        }
+        blocked.push_str("network access (off in this sandbox)");
+    }
     Some(format!(
-        "Blocked by the sandbox, not by the command: {}. Work within the writable directories, or tell the user which permission the task needs.",
-        list.join(", ")
+        "Blocked by the sandbox, not by the command: {blocked}. Work within the writable directories and without the network, or tell the user which permission the task needs."
     ))
+}
+
+/// The host's filesystem, with what its modes let this process do (the sandbox crate makes
+/// no system calls of its own): a refusal the modes explain is not the sandbox's.
+struct HostModes;
+
+impl codex_sandbox::FsProbe for HostModes {
+    fn kind(&self, path: &Path) -> codex_sandbox::PathKind {
+        codex_sandbox::HostFs.kind(path)
+    }
+
+    fn canonicalize(&self, path: &Path) -> Option<std::path::PathBuf> {
+        codex_sandbox::HostFs.canonicalize(path)
+    }
+
+    fn read_text(&self, path: &Path) -> Option<String> {
+        codex_sandbox::HostFs.read_text(path)
+    }
+
+    fn list_dir(&self, path: &Path) -> Vec<String> {
+        codex_sandbox::HostFs.list_dir(path)
+    }
+
+    fn permits(&self, path: &Path, access: codex_protocol::FileSystemAccess) -> Option<bool> {
+        use codex_protocol::FileSystemAccess;
+        let exists = path.symlink_metadata().is_ok();
+        match access {
+            FileSystemAccess::None => Some(true),
+            FileSystemAccess::Read if exists => crate::sys::modes_permit(path, false),
+            FileSystemAccess::Read => None,
+            FileSystemAccess::Write => {
+                let target = codex_sandbox::probe::write_target(path, exists)?;
+                crate::sys::modes_permit(target, true)
+            }
+        }
+    }
 }
 
 /// Whether the sandbox lets commands read every one of `paths` (always, without one). Files
@@ -477,6 +520,70 @@ mod tests {
             .unwrap()
             .block_on(run(request, &Confinement::None))
             .unwrap()
+    }
+
+    /// What the modes let a user do, asked as that user: this test runs itself again as
+    /// `nobody` (through `setpriv`), where a root-only file and directory refuse it while the
+    /// policy alone would not.
+    #[test]
+    fn host_modes_tell_refusals_by_modes() {
+        use codex_protocol::FileSystemAccess::{Read, Write};
+        use codex_sandbox::FsProbe;
+        use std::os::unix::fs::PermissionsExt;
+        const DIR: &str = "CODEX_TEST_MODES_DIR";
+        if let Ok(dir) = std::env::var(DIR) {
+            let dir = Path::new(&dir);
+            let (private, open) = (dir.join("private"), dir.join("open"));
+            assert_eq!(HostModes.permits(&private, Read), Some(false));
+            assert_eq!(HostModes.permits(&private, Write), Some(false));
+            assert_eq!(
+                HostModes.permits(&dir.join("locked/new"), Write),
+                Some(false)
+            );
+            assert_eq!(HostModes.permits(&open, Read), Some(true));
+            assert_eq!(HostModes.permits(&open, Write), Some(true));
+            assert_eq!(HostModes.permits(&dir.join("new"), Write), Some(true));
+            return;
+        }
+        if effective_uid() != 0 || !Path::new("/usr/bin/setpriv").exists() {
+            println!("SKIP: needs root and setpriv (to ask as nobody)");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let mode = |path: &Path, mode| {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+        };
+        std::fs::write(root.join("private"), "").unwrap();
+        mode(&root.join("private"), 0o600);
+        std::fs::write(root.join("open"), "").unwrap();
+        mode(&root.join("open"), 0o666);
+        std::fs::create_dir(root.join("locked")).unwrap();
+        mode(&root.join("locked"), 0o755);
+        mode(root, 0o777);
+        let status = std::process::Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(std::env::current_exe().unwrap())
+            .args(["--exact", "exec::tests::host_modes_tell_refusals_by_modes"])
+            .env(DIR, root)
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&status.stdout);
+        assert!(
+            status.status.success() && stdout.contains("1 passed"),
+            "{stdout}{}",
+            String::from_utf8_lossy(&status.stderr)
+        );
+    }
+
+    fn effective_uid() -> u32 {
+        std::fs::read_to_string("/proc/self/status")
+            .ok()
+            .and_then(|s| {
+                let line = s.lines().find(|l| l.starts_with("Uid:"))?.to_string();
+                line.split_whitespace().nth(2)?.parse().ok()
+            })
+            .unwrap_or(u32::MAX)
     }
 
     #[test]

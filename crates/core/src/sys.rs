@@ -219,3 +219,21 @@ pub fn poll_fd(
         }
     }
 }
+
+/// Whether the file modes let this process (its effective ids, as `faccessat(AT_EACCESS)`)
+/// read (`write` false) or write `path`; `Some(false)` only for a refusal by modes or
+/// ownership (EACCES/EPERM), `None` when it cannot be told.
+pub fn modes_permit(path: &std::path::Path, write: bool) -> Option<bool> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
+    let mode = if write { libc::W_OK } else { libc::R_OK };
+    // SAFETY: a valid NUL-terminated path; faccessat only reads it.
+    let result = unsafe { libc::faccessat(libc::AT_FDCWD, path.as_ptr(), mode, libc::AT_EACCESS) };
+    if result == 0 {
+        return Some(true);
+    }
+    match std::io::Error::last_os_error().raw_os_error() {
+        Some(libc::EACCES) | Some(libc::EPERM) => Some(false),
+        _ => None,
+    }
+}

@@ -4,7 +4,7 @@
 
 use crate::probe::FsProbe;
 use crate::resolve::{ResolvedPolicy, canonical};
-use codex_protocol::FileSystemAccess;
+use codex_protocol::{FileSystemAccess, NetworkSandboxPolicy};
 use std::path::{Path, PathBuf};
 
 /// A failure the policy explains.
@@ -40,10 +40,7 @@ pub fn find_denials(
         for candidate in path_candidates(line) {
             let path = canonical(fs, &cwd.join(&candidate));
             let allowed = policy.decide(&path).access;
-            // The command was refused something at a path where the policy allows less than
-            // writing (every refusal a sandbox causes is a write, or a read where nothing is
-            // allowed, which is also "less than writing").
-            let explained = allowed != FileSystemAccess::Write;
+            let explained = explained_by_policy(fs, &path, errno, allowed);
             if explained && !found.iter().any(|d: &Denial| d.path == path) {
                 found.push(Denial {
                     path,
@@ -54,6 +51,57 @@ pub fn find_denials(
         }
     }
     found
+}
+
+/// What network clients print when they cannot reach the network at all (the seccomp filter
+/// refuses them a socket, so name lookups fail too).
+const NETWORK_FAILURES: [&str; 8] = [
+    "Could not resolve host",
+    "Couldn't connect to server",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+    "Network is unreachable",
+    "connect EPERM",
+    "getaddrinfo EAI_AGAIN",
+    "urlopen error [Errno 1] Operation not permitted",
+];
+
+/// Whether a command's output shows it failed to reach the network while the policy keeps it
+/// off: a client's own message (curl, git, node, Python's urllib), or "Operation not
+/// permitted" naming no path in output that speaks of sockets (a traceback from `socket()`).
+pub fn network_denied(policy: &ResolvedPolicy, output: &str) -> bool {
+    if policy.network != NetworkSandboxPolicy::Restricted {
+        return false;
+    }
+    output.lines().any(|line| {
+        NETWORK_FAILURES.iter().any(|text| line.contains(text))
+            || (line.contains("Operation not permitted")
+                && path_candidates(line).is_empty()
+                && output.to_ascii_lowercase().contains("socket"))
+    })
+}
+
+/// Whether a refusal with `errno` at `path`, where the policy allows `allowed`, is the
+/// sandbox's doing. Every refusal a sandbox causes is of a write, or of a read where nothing
+/// is allowed — so never where the policy allows writing. `EROFS` there is the sandbox's
+/// read-only view. `EACCES` and `EPERM` are also what file modes say (`cat /etc/shadow` as a
+/// user, where the policy lets it read): only when the modes would have allowed something the
+/// policy refuses is the sandbox to blame.
+fn explained_by_policy(
+    fs: &dyn FsProbe,
+    path: &Path,
+    errno: &str,
+    allowed: FileSystemAccess,
+) -> bool {
+    let modes_allow = |access| fs.permits(path, access) != Some(false);
+    match allowed {
+        FileSystemAccess::Write => false,
+        _ if errno == "EROFS" => true,
+        FileSystemAccess::Read => modes_allow(FileSystemAccess::Write),
+        FileSystemAccess::None => {
+            modes_allow(FileSystemAccess::Read) || modes_allow(FileSystemAccess::Write)
+        }
+    }
 }
 
 /// Path-like tokens of an error line: quoted ones ('x', ‘x’, "x", `x'), and `cannot create
@@ -140,5 +188,82 @@ Failed to write file /etc/y.conf: Read-only file system (os error 30); no file w
             "src/ok.txt is writable: that failure is not the sandbox's"
         );
         assert_eq!(denials[0].allowed, FileSystemAccess::Read);
+    }
+
+    /// Network failures are the sandbox's when the policy keeps the network off, and only then.
+    #[test]
+    fn network_failures_under_a_policy_without_network() {
+        let fs = FakeFs::new().dir("/ws");
+        let resolve = |policy: &SandboxPolicy| {
+            resolve_legacy(
+                policy,
+                Path::new("/ws"),
+                &HostEnv::default(),
+                &fs,
+                &ResolveOptions::default(),
+            )
+            .unwrap()
+        };
+        let off = resolve(&SandboxPolicy::workspace_write());
+        let on = resolve(&SandboxPolicy::WorkspaceWrite {
+            writable_roots: vec![],
+            network_access: true,
+            exclude_tmpdir_env_var: false,
+            exclude_slash_tmp: false,
+            read_only_access: Default::default(),
+        });
+        // As printed under this sandbox (`codex sandbox linux -s workspace-write`).
+        let failures = [
+            "curl: (6) Could not resolve host: example.com",
+            "curl: (7) Failed to connect to 127.0.0.1 port 9 after 0 ms: Couldn't connect to server",
+            "fatal: unable to access 'https://github.com/x/y/': Could not resolve host: github.com",
+            "  File \"/usr/lib/python3.11/socket.py\", line 232, in __init__\n    _socket.socket.__init__(self, family, type, proto, fileno)\nPermissionError: [Errno 1] Operation not permitted",
+            "urllib.error.URLError: <urlopen error [Errno 1] Operation not permitted>",
+        ];
+        for output in failures {
+            assert!(network_denied(&off, output), "{output}");
+            assert!(!network_denied(&on, output), "{output}");
+        }
+        for other in [
+            "kill: (1) - Operation not permitted",
+            "chmod: changing permissions of '/etc/x': Operation not permitted",
+            "error: could not compile `foo`",
+        ] {
+            assert!(!network_denied(&off, other), "{other}");
+        }
+    }
+
+    /// A refusal the file modes explain on their own is not blamed on the sandbox: reading
+    /// `/etc/shadow` as a user (the policy lets it read; writing it would fail anyway), or
+    /// creating a file in a directory the user may not write.
+    #[test]
+    fn refusals_the_modes_explain_are_not_the_sandboxs() {
+        let fs = FakeFs::new()
+            .dir("/ws/src")
+            .file("/etc/shadow", "")
+            .file("/etc/hosts", "")
+            .dir("/root")
+            .locked("/etc/shadow")
+            .locked("/root");
+        let policy = resolve_legacy(
+            &SandboxPolicy::workspace_write(),
+            Path::new("/ws"),
+            &HostEnv::default(),
+            &fs,
+            &ResolveOptions::default(),
+        )
+        .unwrap();
+        let stderr = "\
+cat: /etc/shadow: Permission denied
+touch: cannot touch '/root/x': Permission denied
+sh: 1: cannot create /etc/hosts: Permission denied
+chmod: changing permissions of '/etc/shadow': Operation not permitted
+";
+        let denials = find_denials(&policy, stderr, Path::new("/ws"), &fs);
+        let paths: Vec<String> = denials
+            .iter()
+            .map(|d| d.path.display().to_string())
+            .collect();
+        assert_eq!(paths, vec!["/etc/hosts"], "{denials:?}");
     }
 }

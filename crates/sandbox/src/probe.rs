@@ -4,6 +4,7 @@
 //! [`HostFs`] asks the real filesystem; [`FakeFs`] answers from a map, so every rule of the
 //! resolver and the plans is tested the same way on every OS.
 
+use codex_protocol::FileSystemAccess;
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
@@ -27,6 +28,19 @@ pub trait FsProbe {
     fn read_text(&self, path: &Path) -> Option<String>;
     /// The names in a directory, sorted.
     fn list_dir(&self, path: &Path) -> Vec<String>;
+    /// Whether this process, with no sandbox, may read (`Read`) or write (`Write`) `path` by
+    /// its modes and ownership; for a missing path, whether it may create it. `None` when
+    /// that cannot be told (as here by default: asking is a system call this crate leaves to
+    /// its callers, see core's `exec`).
+    fn permits(&self, path: &Path, access: FileSystemAccess) -> Option<bool> {
+        let _ = (path, access);
+        None
+    }
+}
+
+/// Where writing `path` is decided: the path itself, or its directory when it does not exist.
+pub fn write_target(path: &Path, exists: bool) -> Option<&Path> {
+    if exists { Some(path) } else { path.parent() }
 }
 
 /// The real filesystem.
@@ -74,6 +88,8 @@ impl FsProbe for HostFs {
 #[derive(Debug, Default, Clone)]
 pub struct FakeFs {
     entries: BTreeMap<PathBuf, FakeEntry>,
+    /// Paths whose modes let nobody but their owner in (and we are not it).
+    locked: std::collections::BTreeSet<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -94,6 +110,12 @@ impl FakeFs {
     pub fn dir(mut self, path: &str) -> Self {
         self.add_parents(Path::new(path));
         self.entries.insert(PathBuf::from(path), FakeEntry::Dir);
+        self
+    }
+
+    /// Makes the modes of `path` (added already) refuse reading and writing it to us.
+    pub fn locked(mut self, path: &str) -> Self {
+        self.locked.insert(PathBuf::from(path));
         self
     }
 
@@ -179,6 +201,16 @@ impl FsProbe for FakeFs {
         }
     }
 
+    fn permits(&self, path: &Path, access: FileSystemAccess) -> Option<bool> {
+        let exists = self.resolve(path, &mut 0).is_some();
+        if access == FileSystemAccess::Read && !exists {
+            return None;
+        }
+        let target = write_target(path, exists)?;
+        let real = self.resolve(target, &mut 0)?;
+        Some(!self.locked.contains(&real))
+    }
+
     fn list_dir(&self, path: &Path) -> Vec<String> {
         let Some(dir) = self.resolve(path, &mut 0) else {
             return Vec::new();
@@ -238,6 +270,10 @@ impl<F: FsProbe> FsProbe for MemoFs<F> {
 
     fn list_dir(&self, path: &Path) -> Vec<String> {
         self.inner.list_dir(path)
+    }
+
+    fn permits(&self, path: &Path, access: FileSystemAccess) -> Option<bool> {
+        self.inner.permits(path, access)
     }
 }
 

@@ -1398,6 +1398,50 @@ fn a_closed_stdout_is_not_a_crash() {
     assert!(saved.contains("finished"), "the answer is saved");
 }
 
+/// A command that cannot reach the network because the policy keeps it off: the model is
+/// told it was the sandbox; with the network on, the same failure is the command's own.
+#[test]
+fn a_network_failure_under_a_policy_without_network_is_the_sandboxs() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener); // nothing listens: with the network on, the connection is refused
+    let cmd =
+        format!("python3 -c 'import socket; socket.create_connection((\"127.0.0.1\", {port}))'");
+    let note = |network: &str| {
+        let ws = Workspace::new();
+        let server = ResponsesServer::start(vec![
+            Reply::Events(vec![
+                function_call("c1", "exec_command", &json!({"cmd": cmd})),
+                completed("r1", 1, 1),
+            ]),
+            Reply::Events(vec![message("done"), completed("r2", 1, 1)]),
+        ]);
+        let setting = format!("sandbox_workspace_write.network_access={network}");
+        let out = ws.exec(
+            &server,
+            &[FULL_AUTO_NO_SHARED_TMP.as_slice(), &["-c", &setting, "go"]].concat(),
+            b"",
+        );
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+        let input = server.requests()[1].body["input"]
+            .as_array()
+            .unwrap()
+            .clone();
+        input.last().unwrap()["output"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let off = note("false");
+    assert!(
+        off.contains("Blocked by the sandbox, not by the command: network access"),
+        "{off}"
+    );
+    let on = note("true");
+    assert!(on.contains("Connection refused"), "{on}");
+    assert!(!on.contains("Blocked by the sandbox"), "{on}");
+}
+
 /// A patch that writes outside the writable roots is stopped by the sandbox, changes
 /// nothing, and the model is told it was the sandbox.
 #[test]
