@@ -329,7 +329,9 @@ fn run_landlock(
     // the set-up runs before exec as this single-threaded helper would, so it may allocate).
     let needs_per_entry = !plan.read_only_mounts.is_empty();
     let flat_policy = policy.clone();
-    let mount_free_rules = plan.rules.clone();
+    let terminals = terminal_rules();
+    let mut mount_free_rules = plan.rules.clone();
+    mount_free_rules.extend(terminals.iter().cloned());
     if !allow_namespaces {
         warn(PER_ENTRY_LIMIT);
     }
@@ -348,7 +350,8 @@ fn run_landlock(
             }
         }
     }
-    let ns_rules = plan.rules;
+    let mut ns_rules = plan.rules;
+    ns_rules.extend(terminals.iter().cloned());
     // With a mount namespace the whole tree is read-only by mount flags too, so what Landlock
     // does not mediate (chmod, chown, utimes, xattrs) cannot touch read-only paths either.
     let writable_paths = outermost(
@@ -418,9 +421,11 @@ fn run_landlock(
         let rules = if namespaces {
             &ns_rules
         } else if needs_per_entry {
-            flat_rules = landlock_plan_per_entry(&flat_policy, &HostFs)
+            let mut plan = landlock_plan_per_entry(&flat_policy, &HostFs)
                 .expect("restricted policy")
                 .rules;
+            plan.extend(terminals.iter().cloned());
+            flat_rules = plan;
             &flat_rules
         } else {
             &mount_free_rules
@@ -663,6 +668,35 @@ fn inner_landlock_rules(policy: &ResolvedPolicy, abi: u8) -> Vec<LandlockRule> {
         path: PathBuf::from("/dev"),
         access: LandlockAccess::ReadWrite,
     });
+    rules.extend(terminal_rules());
+    rules
+}
+
+/// The terminals the command was given (standard input, output or error), each by its
+/// `/proc/self/fd` link, which leads to the terminal itself wherever its name points in the
+/// command's view; and `/dev/tty`, which is the command's controlling terminal or nothing.
+/// Reopening what it already holds — `echo >/dev/stderr`, `less` asking `/dev/tty` — grants
+/// nothing new, and no policy names terminals (Landlock would refuse them as files).
+fn terminal_rules() -> Vec<LandlockRule> {
+    use std::io::IsTerminal;
+    let terminals = [
+        std::io::stdin().is_terminal(),
+        std::io::stdout().is_terminal(),
+        std::io::stderr().is_terminal(),
+    ];
+    let mut rules: Vec<LandlockRule> = (0..3)
+        .filter(|&fd| terminals[fd])
+        .map(|fd| LandlockRule {
+            path: PathBuf::from(format!("/proc/self/fd/{fd}")),
+            access: LandlockAccess::ReadWrite,
+        })
+        .collect();
+    if !rules.is_empty() {
+        rules.push(LandlockRule {
+            path: PathBuf::from("/dev/tty"),
+            access: LandlockAccess::ReadWrite,
+        });
+    }
     rules
 }
 

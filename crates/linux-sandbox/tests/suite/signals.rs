@@ -77,19 +77,22 @@ fn the_exit_code_passes_through_and_orphans_end_with_the_command() {
 
 /// On a terminal, `ttyname()` finds a name for it inside every namespace route (their `/dev`
 /// has a private `pts`, without the host's terminals): bubblewrap binds it as
-/// `/dev/console`, and so does the built-in executor. Run under `script`, which gives the
-/// helper a pseudo-terminal.
+/// `/dev/console`, and so does the built-in executor. And the command may reopen it, as
+/// `>/dev/stderr` does, on every route (Landlock, a second layer in the namespace routes,
+/// mediates opening it). Run under `script`, which gives the helper a pseudo-terminal.
 #[test]
-fn a_terminal_has_a_name_inside() {
+fn a_terminal_has_a_name_inside_and_can_be_reopened() {
     if Command::new("script").arg("--version").output().is_err() {
         println!("SKIP: no script (util-linux) to give the helper a terminal");
         return;
     }
-    for route in routes() {
+    let mut routes = routes();
+    routes.push("no-namespaces");
+    for route in routes {
         let dir = tempfile::tempdir().unwrap();
         let ws = std::fs::canonicalize(dir.path()).unwrap();
         let helper = format!(
-            "{} --request '{}' -- tty",
+            "{} --request '{}' -- sh -c 'tty && echo reopened >/dev/stderr'",
             env!("CARGO_BIN_EXE_codex-linux-sandbox"),
             workspace_write_request(&ws)
         );
@@ -101,7 +104,7 @@ fn a_terminal_has_a_name_inside() {
             .unwrap();
         let stdout = String::from_utf8_lossy(&output.stdout);
         assert!(
-            output.status.success() && stdout.starts_with("/dev/"),
+            output.status.success() && stdout.starts_with("/dev/") && stdout.contains("\nreopened"),
             "{route}: {output:?}"
         );
     }
