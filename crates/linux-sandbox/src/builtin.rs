@@ -147,7 +147,15 @@ fn apply_plan(args: &[String]) -> io::Result<Setup> {
             "--cap-drop" => i += 2,
             // Namespaces, sessions and parent death are set up by the helper and the inner
             // stage; these flags need nothing here.
-            _ => i += 1,
+            "--unshare-user" | "--unshare-pid" | "--unshare-ipc" | "--unshare-net"
+            | "--new-session" | "--die-with-parent" => i += 1,
+            // A plan this executor does not understand is not run half-understood.
+            flag => {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("the built-in executor does not know the plan's {flag:?}"),
+                ));
+            }
         }
     }
     Ok(setup)
@@ -243,4 +251,18 @@ fn prepare_root() -> io::Result<()> {
         .map_err(context("pivoting into", scratch))?;
     std::env::set_current_dir("/")?;
     bind(Path::new(NEW_ROOT), Path::new(NEW_ROOT))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A flag the executor does not know stops the plan before anything is done: read past,
+    /// it could drop a restriction the plan meant, or take its argument for a flag.
+    #[test]
+    fn an_unknown_plan_flag_is_refused() {
+        let plan = ["--unshare-user", "--frobnicate", "/x"].map(String::from);
+        let error = apply_plan(&plan).err().expect("refused");
+        assert!(error.to_string().contains("\"--frobnicate\""), "{error}");
+    }
 }

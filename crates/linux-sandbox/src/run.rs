@@ -249,8 +249,8 @@ fn run_builtin(
     network: NetworkSandboxPolicy,
     in_place: bool,
 ) -> Result<ExitStatus, SandboxError> {
-    let stage_fd = inner.placement();
-    let keep: Vec<i32> = stage_fd.iter().map(|(_, to)| *to).collect();
+    let (stage_from, stage_to) = inner.placement();
+    let keep = [stage_to];
     let stage_argv = inner.argv.clone();
     let plan: Vec<String> = plan_args
         .iter()
@@ -279,9 +279,7 @@ fn run_builtin(
         // While the namespace's capabilities are still ours (exec as a non-root user loses
         // them, and with them the power to shrink the bounding set), as `bwrap --cap-drop ALL`.
         sys::drop_all_capabilities()?;
-        if let Some((from, to)) = stage_fd {
-            sys::move_descriptor(from, to)?;
-        }
+        sys::move_descriptor(stage_from, stage_to)?;
         sys::close_descriptors_above_stderr(&keep)?;
         // The command is pid 2 (pid 1 ignores signals it has no handler for): this process
         // starts the inner stage itself and stays as its init.
@@ -480,29 +478,14 @@ fn run_bubblewrap(
         bwrap_plan_with(policy, &BwrapFacts { uncreatable })
     };
     let exe = std::env::current_exe().map_err(SandboxError::Setup)?;
-    let mut args: Vec<OsString> = plan.args.iter().map(OsString::from).collect();
-    // The inner stage is this binary; make sure it is visible inside.
-    if policy.decide(&exe).access == FileSystemAccess::None {
-        let at = plan
-            .args
-            .iter()
-            .position(|a| a == "--dev")
-            .unwrap_or(args.len());
-        args.splice(
-            at..at,
-            [
-                OsString::from("--ro-bind"),
-                exe.clone().into(),
-                exe.clone().into(),
-            ],
-        );
-    }
-    args.push("--chdir".into());
-    args.push(request.command_cwd.clone().into());
     let options = stage_options(policy, abi, request.tty, command)?;
     // Placed above the data descriptors bubblewrap reads.
     let stage_fd = plan.empty_data_fds.iter().copied().max().unwrap_or(2) + 1;
     let inner = InnerStage::new(&exe, options, stage_fd);
+    let inner = inner.map_err(SandboxError::Setup)?;
+    let mut args: Vec<OsString> = plan.args.iter().map(OsString::from).collect();
+    args.push("--chdir".into());
+    args.push(request.command_cwd.clone().into());
 
     let in_place = can_exec_in_place(mount_points.is_empty());
     let Some(bwrap) = bwrap else {
@@ -524,7 +507,7 @@ fn run_bubblewrap(
         .copied()
         .zip(plan.empty_data_fds.iter().copied())
         .collect();
-    placements.extend(inner.placement());
+    placements.push(inner.placement());
     let targets: Vec<i32> = placements.iter().map(|(_, to)| *to).collect();
     let setup = move || {
         sys::kill_with_parent()?;
@@ -583,40 +566,49 @@ fn stage_options(
 }
 
 /// The program that runs last inside the namespaces, and how to start it: the embedded
-/// freestanding stage through a memfd, or this binary with [`INNER_FLAG`].
+/// freestanding stage, or this binary with [`INNER_FLAG`]. Either is executed through a
+/// descriptor (`/proc/self/fd/N`), never by a path, which the policy may deny inside.
 struct InnerStage {
     argv: Vec<OsString>,
-    /// The memfd, and the descriptor number it must have when the stage is executed.
-    memfd: Option<(std::os::fd::OwnedFd, i32)>,
+    /// The program, and the descriptor number it must have when the stage is executed.
+    program: (std::os::fd::OwnedFd, i32),
 }
 
 impl InnerStage {
     /// `options` are the stage's arguments (see `stage.rs`); `fd` is the descriptor number the
-    /// memfd is to have in the process that executes the stage.
-    fn new(exe: &Path, options: Vec<OsString>, fd: i32) -> InnerStage {
+    /// program is to have in the process that executes the stage.
+    fn new(exe: &Path, options: Vec<OsString>, fd: i32) -> io::Result<InnerStage> {
         let embedded = std::env::var(INNER_STAGE_ENV).as_deref() != Ok("binary");
         let memfd = (embedded && !STAGE_PROGRAM.is_empty())
             .then(|| sys::executable_memfd("codex-linux-sandbox-inner", STAGE_PROGRAM))
             .flatten();
-        let Some(memfd) = memfd else {
-            let mut argv: Vec<OsString> = vec![exe.into(), INNER_FLAG.into()];
-            argv.extend(options);
-            return InnerStage { argv, memfd: None };
-        };
         let mut argv: Vec<OsString> = vec![format!("/proc/self/fd/{fd}").into()];
+        let program = match memfd {
+            Some(memfd) => memfd,
+            None => {
+                argv.push(INNER_FLAG.into());
+                // Close-on-exec is no obstacle: the kernel opens what it executes first.
+                std::fs::File::open(exe)
+                    .map_err(|e| {
+                        io::Error::new(
+                            e.kind(),
+                            format!("opening {} to run the inner stage: {e}", exe.display()),
+                        )
+                    })?
+                    .into()
+            }
+        };
         argv.extend(options);
-        InnerStage {
+        Ok(InnerStage {
             argv,
-            memfd: Some((memfd, fd)),
-        }
+            program: (program, fd),
+        })
     }
 
-    /// The memfd's descriptor here, and the number it must be moved to.
-    fn placement(&self) -> Option<(i32, i32)> {
+    /// The program's descriptor here, and the number it must be moved to.
+    fn placement(&self) -> (i32, i32) {
         use std::os::fd::AsRawFd;
-        self.memfd
-            .as_ref()
-            .map(|(memfd, to)| (memfd.as_raw_fd(), *to))
+        (self.program.0.as_raw_fd(), self.program.1)
     }
 }
 
