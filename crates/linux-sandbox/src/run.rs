@@ -109,6 +109,9 @@ pub fn run(
     let env = HostEnv::from_process();
     let fs = MemoFs::new(HostFs);
     let policy = request.selection.resolve(&request.policy_cwd, &env, &fs)?;
+    if policy.decide(&request.command_cwd).access == FileSystemAccess::None {
+        return Err(SandboxError::CwdDenied(request.command_cwd.clone()));
+    }
     let force = std::env::var(FORCE_ENV).unwrap_or_default();
     let abi = sys::landlock_abi();
     let route = host_route(choose_route(&policy, &env, &fs), abi, &force);

@@ -46,8 +46,18 @@ def run(op):
         with socket.create_connection(("127.0.0.1", op["port"]), timeout=2):
             pass
     elif kind == "udp":
+        # Reached only when the listener's echo comes back (sendto alone succeeds unheard).
         with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-            s.sendto(b"x", ("127.0.0.1", op["port"]))
+            s.settimeout(2)
+            s.sendto(b"ping", ("127.0.0.1", op["port"]))
+            if s.recv(16) != b"ping":
+                raise OSError(errno.EIO, "no echo")
+    elif kind == "setuid":
+        # "ok" means the set-user-ID program ran with another effective uid: privilege gained.
+        import subprocess
+        out = subprocess.run([path, "-u"], capture_output=True, text=True, check=True)
+        if int(out.stdout) == os.geteuid():
+            raise OSError(errno.EPERM, "no privilege gained")
     elif kind == "unix":
         # write/read, not send/recv: sendto is denied with the network off, as in the
         # reference, while plain I/O on a Unix socket pair stays allowed.
@@ -72,6 +82,8 @@ def run(op):
         syscall_result(libc.mount(None, path.encode(), None, 32 | 4096, None))
         with open(path, "ab"):
             pass
+    elif kind == "skip":
+        pass
     elif kind == "fd":
         os.fstat(op["fd"])
     elif kind == "nnp":

@@ -1,8 +1,10 @@
 //! Conformance: for each policy, route and user, real probes run inside the sandbox (a Python
 //! script, through a shell, so as a grandchild of the helper) and every filesystem outcome is
-//! compared with what the decision model allows; the kernel-level checks (network, vsock, raw
-//! sockets, io_uring, ptrace, mount, inherited descriptors, no-new-privs) are checked against
-//! the policy's network setting.
+//! compared with what the decision model allows; the kernel-level checks (TCP and UDP to
+//! listeners on 127.0.0.1, vsock, raw sockets, io_uring, ptrace, mount, inherited descriptors,
+//! no-new-privs, a set-user-ID program) are checked against the policy's network setting.
+//! Scenarios: read-only, workspace-write with the network off and on, and with `/tmp` and
+//! `$TMPDIR` writable, and two split policies with carve-outs.
 //!
 //! Needs root (to also run as `nobody` through `setpriv`), `/usr/bin/python3` and bubblewrap;
 //! each missing piece prints `SKIP: …` (CI installs them all, so CI never skips).
@@ -60,6 +62,8 @@ pub(super) struct Tree {
     root: PathBuf,
     bin: PathBuf,
     probe: PathBuf,
+    /// A root-owned set-user-ID copy of `id`, where the filesystem honours set-user-ID.
+    setuid: Option<PathBuf>,
 }
 
 impl Tree {
@@ -97,6 +101,10 @@ impl Tree {
         fs::write(root.join("wt/work.txt"), "w\n").unwrap();
         symlink(root.join("outside/file.txt"), ws.join("link-out")).unwrap();
         fs::create_dir_all(root.join("home")).unwrap();
+        fs::create_dir_all(root.join("tmpdir")).unwrap();
+        let setuid = root.join("suid-id");
+        fs::copy("/usr/bin/id", &setuid).unwrap();
+        fs::set_permissions(&setuid, fs::Permissions::from_mode(0o4755)).unwrap();
         let bin = root.join("codex-linux-sandbox");
         fs::copy(env!("CARGO_BIN_EXE_codex-linux-sandbox"), &bin).unwrap();
         fs::set_permissions(&bin, fs::Permissions::from_mode(0o755)).unwrap();
@@ -108,19 +116,43 @@ impl Tree {
         .unwrap();
         if user == User::Nobody {
             for path in walk(&root) {
-                let keep_root_owned =
-                    path == bin || path == probe || path.starts_with(root.join("outside"));
+                let keep_root_owned = path == bin
+                    || path == probe
+                    || path == setuid
+                    || path.starts_with(root.join("outside"));
                 if !keep_root_owned {
                     let _ = std::os::unix::fs::lchown(&path, Some(NOBODY), Some(NOBODY));
                 }
             }
             chown(&root, Some(0), Some(0)).unwrap();
         }
+        // Only a probe that can gain privilege outside proves anything inside.
+        let gains_outside = Command::new("setpriv")
+            .args(["--reuid=65534", "--regid=65534", "--clear-groups"])
+            .arg(&setuid)
+            .arg("-u")
+            .output()
+            .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+        if !gains_outside {
+            println!(
+                "SKIP: the set-user-ID probe ({} does not run as root here)",
+                setuid.display()
+            );
+        }
         Tree {
             _dir: dir,
             root,
             bin,
             probe,
+            setuid: gains_outside.then_some(setuid),
+        }
+    }
+
+    /// The environment the helper runs with, as the decision model sees it.
+    pub(super) fn env(&self) -> HostEnv {
+        HostEnv {
+            tmpdir: Some(self.root.join("tmpdir")),
+            home: Some(self.root.join("home")),
         }
     }
 
@@ -155,11 +187,11 @@ fn scenarios(tree: &Tree) -> Vec<(&'static str, SandboxSelection)> {
         policy,
         git: GitMode::ReadOnly,
     };
-    let ww = |network_access| SandboxPolicy::WorkspaceWrite {
+    let ww = |network_access, exclude_tmp| SandboxPolicy::WorkspaceWrite {
         writable_roots: vec![tree.root.join("wt")],
         network_access,
-        exclude_tmpdir_env_var: true,
-        exclude_slash_tmp: true,
+        exclude_tmpdir_env_var: exclude_tmp,
+        exclude_slash_tmp: exclude_tmp,
         read_only_access: Default::default(),
     };
     let path = |p: PathBuf| FileSystemPath::Path { path: p };
@@ -184,11 +216,46 @@ fn scenarios(tree: &Tree) -> Vec<(&'static str, SandboxSelection)> {
         glob_scan_max_depth: None,
         git: GitMode::ReadOnly,
     };
+    let read = |p: &str| entry(path(PathBuf::from(p)), FileSystemAccess::Read);
+    // Nothing readable but the system and the probe; a read-only workspace with writable and
+    // denied carve-outs; the network on.
+    let split_narrow = SandboxSelection::Profile {
+        name: "split-narrow".into(),
+        filesystem: FileSystemSandboxPolicy::Restricted {
+            entries: vec![
+                entry(
+                    FileSystemPath::Special {
+                        value: SpecialPath::Known(KnownSpecialPath::Root),
+                    },
+                    FileSystemAccess::None,
+                ),
+                read("/usr"),
+                read("/lib"),
+                read("/lib64"),
+                read("/bin"),
+                read("/etc"),
+                entry(path(tree.probe.clone()), FileSystemAccess::Read),
+                entry(path(tree.bin.clone()), FileSystemAccess::Read),
+                entry(path(tree.root.join("suid-id")), FileSystemAccess::Read),
+                entry(path(tree.ws()), FileSystemAccess::Read),
+                entry(path(tree.ws().join("src")), FileSystemAccess::Write),
+                entry(path(tree.ws().join("a")), FileSystemAccess::None),
+                entry(path(tree.ws().join("a/b")), FileSystemAccess::Read),
+                entry(path(tree.root.join("wt")), FileSystemAccess::Write),
+            ],
+        },
+        network: NetworkSandboxPolicy::Enabled,
+        macos: Default::default(),
+        glob_scan_max_depth: None,
+        git: GitMode::ReadOnly,
+    };
     vec![
         ("read-only", legacy(SandboxPolicy::read_only())),
-        ("workspace-write", legacy(ww(false))),
-        ("workspace-write+network", legacy(ww(true))),
+        ("workspace-write", legacy(ww(false, true))),
+        ("workspace-write+network", legacy(ww(true, true))),
+        ("workspace-write+tmp", legacy(ww(false, false))),
         ("split", split),
+        ("split-narrow", split_narrow),
     ]
 }
 
@@ -274,6 +341,7 @@ fn fs_ops(tree: &Tree) -> Vec<FsOp> {
         COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
     ));
     ops.push(create("create", tmp));
+    ops.push(create("create", root.join("tmpdir/new-file")));
     ops.push(FsOp {
         json: serde_json::json!({"op": "write", "path": ws.join("link-out")}),
         needs: vec![(root.join("outside/file.txt"), FileSystemAccess::Write)],
@@ -352,15 +420,23 @@ pub(super) fn check_selection(
     tree: &Tree,
     selection: SandboxSelection,
 ) -> Vec<String> {
-    let policy = selection
-        .resolve(&tree.ws(), &HostEnv::default(), &HostFs)
-        .unwrap();
+    let policy = selection.resolve(&tree.ws(), &tree.env(), &HostFs).unwrap();
     let fs = fs_ops(tree);
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming().take(4) {
             drop(stream);
+        }
+    });
+    let echo = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let udp_port = echo.local_addr().unwrap().port();
+    echo.set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .unwrap();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 16];
+        while let Ok((n, from)) = echo.recv_from(&mut buf) {
+            let _ = echo.send_to(&buf[..n], from);
         }
     });
     let mut victim = Command::new("sleep").arg("20").spawn().unwrap();
@@ -372,7 +448,7 @@ pub(super) fn check_selection(
     let mut ops: Vec<serde_json::Value> = fs.iter().map(|o| o.json.clone()).collect();
     let kernel_ops = [
         ("tcp", serde_json::json!({"op": "tcp", "port": port})),
-        ("udp", serde_json::json!({"op": "udp", "port": port})),
+        ("udp", serde_json::json!({"op": "udp", "port": udp_port})),
         ("unix", serde_json::json!({"op": "unix"})),
         ("vsock", serde_json::json!({"op": "vsock"})),
         ("raw", serde_json::json!({"op": "raw"})),
@@ -397,6 +473,13 @@ pub(super) fn check_selection(
         (
             "/dev/shm",
             serde_json::json!({"op": "create", "path": shm.clone()}),
+        ),
+        (
+            "set-user-ID program",
+            match &tree.setuid {
+                Some(path) => serde_json::json!({"op": "setuid", "path": path}),
+                None => serde_json::json!({"op": "skip"}),
+            },
         ),
     ];
     ops.extend(kernel_ops.iter().map(|(_, op)| op.clone()));
@@ -426,7 +509,8 @@ pub(super) fn check_selection(
         .current_dir(tree.ws())
         .env_clear()
         .env("PATH", "/usr/bin:/bin")
-        .env("HOME", tree.root.join("home"));
+        .env("HOME", tree.root.join("home"))
+        .env("TMPDIR", tree.root.join("tmpdir"));
     match route {
         Route::Auto => {}
         Route::Bubblewrap => {
@@ -473,7 +557,8 @@ pub(super) fn check_selection(
             // mediate chmod, so it is not compared there.
             continue;
         }
-        let model = allowed(&policy, &op.needs) && !dac_denies(op);
+        let policy_allows = allowed(&policy, &op.needs);
+        let model = policy_allows && !dac_denies(op);
         let expected = match &per_entry {
             // Exact but limited: what the per-entry Landlock plan allows, which must never be
             // more than the model allows.
@@ -489,7 +574,7 @@ pub(super) fn check_selection(
                         .map(|(p, _)| (p.clone(), FileSystemAccess::Read))
                         .collect::<Vec<_>>(),
                 );
-                if landlock && !model {
+                if landlock && !policy_allows {
                     problems.push(format!(
                         "{label}: per-entry plan allows more than the model: {}",
                         op.json
@@ -528,6 +613,9 @@ pub(super) fn check_selection(
             }
             continue;
         }
+        if *what == "set-user-ID program" && tree.setuid.is_none() {
+            continue;
+        }
         let expected_ok = match *what {
             "tcp" | "udp" => network,
             "unix" | "no_new_privs" | "no capabilities" => true,
@@ -555,7 +643,12 @@ fn run_matrix(user: User) {
         }
     }
     let mut problems = Vec::new();
-    for name in ["read-only", "workspace-write", "workspace-write+network"] {
+    for name in [
+        "read-only",
+        "workspace-write",
+        "workspace-write+network",
+        "workspace-write+tmp",
+    ] {
         for route in [
             Route::Auto,
             Route::Bubblewrap,
@@ -565,8 +658,10 @@ fn run_matrix(user: User) {
             problems.extend(check(user, route, name, scenarios));
         }
     }
-    problems.extend(check(user, Route::Auto, "split", scenarios));
-    problems.extend(check(user, Route::Builtin, "split", scenarios));
+    for name in ["split", "split-narrow"] {
+        problems.extend(check(user, Route::Auto, name, scenarios));
+        problems.extend(check(user, Route::Builtin, name, scenarios));
+    }
     for name in ["workspace-write", "split"] {
         problems.extend(check(user, Route::BubblewrapBinaryStage, name, scenarios));
     }

@@ -1,6 +1,7 @@
 //! Random split policies × the probe paths: what the real kernel allows equals what the
-//! decision model says, path by path (bubblewrap route, or Landlock when the random policy
-//! happens to be legacy-equivalent).
+//! decision model says, path by path — each policy on the route it takes (bubblewrap, or
+//! Landlock when it happens to be legacy-equivalent) and again under the built-in executor;
+//! the network on or off at random, checked with TCP and UDP to listeners on 127.0.0.1.
 
 use super::conformance::{PYTHON, Route, Tree, User, check_selection, entry, have, is_root};
 use codex_protocol::{
@@ -8,7 +9,7 @@ use codex_protocol::{
     NetworkSandboxPolicy, SpecialPath,
 };
 use codex_sandbox::config::SandboxSelection;
-use codex_sandbox::{GitMode, HostEnv, HostFs};
+use codex_sandbox::{GitMode, HostFs};
 
 /// A tiny deterministic generator (xorshift), so a failure names its seed.
 struct Rng(u64);
@@ -49,92 +50,29 @@ fn random_split_policies_match_the_kernel() {
     }
     let mut problems = Vec::new();
     for seed in 1..=40u64 {
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
         let user = if seed % 2 == 0 {
             User::Root
         } else {
             User::Nobody
         };
-        let tree = Tree::new(user);
-        let mut entries = vec![entry(
-            FileSystemPath::Special {
-                value: SpecialPath::Known(KnownSpecialPath::Root),
-            },
-            rng.pick(&[
-                FileSystemAccess::Read,
-                FileSystemAccess::Read,
-                FileSystemAccess::None,
-            ]),
-        )];
-        for _ in 0..(1 + rng.next() % 5) {
-            let path = tree_path(&tree, rng.pick(&PATHS));
-            let access = rng.pick(&[
-                FileSystemAccess::Read,
-                FileSystemAccess::Write,
-                FileSystemAccess::None,
-            ]);
-            entries.push(entry(FileSystemPath::Path { path }, access));
+        for route in [Route::Auto, Route::Builtin] {
+            // A fresh tree for each run (the probes change it), the same policy in it.
+            let tree = Tree::new(user);
+            let selection = random_selection(seed, &tree);
+            // A policy that hides the working directory cannot start the probe (the helper
+            // refuses with a clear error, checked in `refusals`); nothing to compare then.
+            let policy = selection.resolve(&tree.ws(), &tree.env(), &HostFs).unwrap();
+            if policy.decide(&tree.ws()).access == FileSystemAccess::None {
+                continue;
+            }
+            problems.extend(check_selection(
+                user,
+                route,
+                &format!("seed {seed}"),
+                &tree,
+                selection,
+            ));
         }
-        // The probes need the interpreter and the helper itself to be readable.
-        entries.push(entry(
-            FileSystemPath::Path {
-                path: "/usr".into(),
-            },
-            FileSystemAccess::Read,
-        ));
-        entries.push(entry(
-            FileSystemPath::Path {
-                path: "/lib".into(),
-            },
-            FileSystemAccess::Read,
-        ));
-        entries.push(entry(
-            FileSystemPath::Path {
-                path: "/lib64".into(),
-            },
-            FileSystemAccess::Read,
-        ));
-        entries.push(entry(
-            FileSystemPath::Path {
-                path: "/etc".into(),
-            },
-            FileSystemAccess::Read,
-        ));
-        entries.push(entry(
-            FileSystemPath::Path {
-                path: tree_path(&tree, "probe.py"),
-            },
-            FileSystemAccess::Read,
-        ));
-        entries.push(entry(
-            FileSystemPath::Path {
-                path: tree_path(&tree, "codex-linux-sandbox"),
-            },
-            FileSystemAccess::Read,
-        ));
-        let selection = SandboxSelection::Profile {
-            name: format!("random-{seed}"),
-            filesystem: FileSystemSandboxPolicy::Restricted { entries },
-            network: NetworkSandboxPolicy::Restricted,
-            macos: Default::default(),
-            glob_scan_max_depth: None,
-            git: GitMode::ReadOnly,
-        };
-        // A policy that hides the working directory cannot start the probe (the helper
-        // refuses with a clear error, checked in `refusals`); nothing to compare then.
-        let policy = selection
-            .resolve(&tree.ws(), &HostEnv::default(), &HostFs)
-            .unwrap();
-        if policy.decide(&tree.ws()).access == FileSystemAccess::None {
-            continue;
-        }
-        problems.extend(check_selection(
-            user,
-            Route::Auto,
-            &format!("seed {seed}"),
-            &tree,
-            selection,
-        ));
     }
     assert!(
         problems.is_empty(),
@@ -142,6 +80,57 @@ fn random_split_policies_match_the_kernel() {
         problems.len(),
         problems.join("\n")
     );
+}
+
+/// The random policy of `seed`, over the paths of `tree`.
+fn random_selection(seed: u64, tree: &Tree) -> SandboxSelection {
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut entries = vec![entry(
+        FileSystemPath::Special {
+            value: SpecialPath::Known(KnownSpecialPath::Root),
+        },
+        rng.pick(&[
+            FileSystemAccess::Read,
+            FileSystemAccess::Read,
+            FileSystemAccess::None,
+        ]),
+    )];
+    for _ in 0..(1 + rng.next() % 5) {
+        let path = tree_path(tree, rng.pick(&PATHS));
+        let access = rng.pick(&[
+            FileSystemAccess::Read,
+            FileSystemAccess::Write,
+            FileSystemAccess::None,
+        ]);
+        entries.push(entry(FileSystemPath::Path { path }, access));
+    }
+    // The probes need the interpreter and the helper itself to be readable.
+    for path in ["/usr", "/lib", "/lib64", "/etc"] {
+        entries.push(entry(
+            FileSystemPath::Path { path: path.into() },
+            FileSystemAccess::Read,
+        ));
+    }
+    for name in ["probe.py", "codex-linux-sandbox", "suid-id"] {
+        entries.push(entry(
+            FileSystemPath::Path {
+                path: tree_path(tree, name),
+            },
+            FileSystemAccess::Read,
+        ));
+    }
+    let network = rng.pick(&[
+        NetworkSandboxPolicy::Restricted,
+        NetworkSandboxPolicy::Enabled,
+    ]);
+    SandboxSelection::Profile {
+        name: format!("random-{seed}"),
+        filesystem: FileSystemSandboxPolicy::Restricted { entries },
+        network,
+        macos: Default::default(),
+        glob_scan_max_depth: None,
+        git: GitMode::ReadOnly,
+    }
 }
 
 fn tree_path(tree: &Tree, relative: &str) -> std::path::PathBuf {

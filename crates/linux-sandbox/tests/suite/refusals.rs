@@ -79,3 +79,59 @@ fn without_bubblewrap_the_builtin_executor_enforces_the_policy_quietly() {
         "the command's own output only: {stderr}"
     );
 }
+
+/// A policy that denies the working directory: the helper refuses before anything runs, with
+/// exit code 125 and a message that names the directory and what to do.
+#[test]
+fn a_denied_working_directory_is_refused_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = std::fs::canonicalize(dir.path()).unwrap();
+    let hidden = ws.join("hidden");
+    std::fs::create_dir(&hidden).unwrap();
+    let request = codex_linux_sandbox::SandboxRequest {
+        policy_cwd: ws.clone(),
+        command_cwd: hidden.clone(),
+        tty: false,
+        selection: SandboxSelection::Profile {
+            name: "hide-cwd".into(),
+            filesystem: FileSystemSandboxPolicy::Restricted {
+                entries: vec![
+                    entry(
+                        FileSystemPath::Special {
+                            value: SpecialPath::Known(KnownSpecialPath::Root),
+                        },
+                        FileSystemAccess::Read,
+                    ),
+                    entry(
+                        FileSystemPath::Path {
+                            path: hidden.clone(),
+                        },
+                        FileSystemAccess::None,
+                    ),
+                ],
+            },
+            network: NetworkSandboxPolicy::Restricted,
+            macos: Default::default(),
+            glob_scan_max_depth: None,
+            git: GitMode::ReadOnly,
+        },
+    };
+    let marker = ws.join("ran");
+    let output = Command::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"))
+        .arg("--request")
+        .arg(serde_json::to_string(&request).unwrap())
+        .args(["--", "touch"])
+        .arg(&marker)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{stderr}");
+    assert!(!marker.exists(), "nothing ran");
+    assert!(
+        stderr.contains(&format!(
+            "the working directory {} is not readable",
+            hidden.display()
+        )),
+        "{stderr}"
+    );
+}
