@@ -361,7 +361,9 @@ fn prepare(args: ExecArgs) -> Result<Run, String> {
             ..
         } => Confinement::None,
         _ if cfg!(target_os = "linux") => Confinement::LinuxHelper {
-            helper: codex_exe.clone(),
+            // This very binary, whatever happens to its path during the session (an upgrade
+            // replacing it, a deleted build): the helper and this process always match.
+            helper: PathBuf::from("/proc/self/exe"),
             policy_cwd: cwd.clone(),
             selection: selection.clone(),
         },

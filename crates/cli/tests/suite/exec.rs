@@ -1398,6 +1398,58 @@ fn a_closed_stdout_is_not_a_crash() {
     assert!(saved.contains("finished"), "the answer is saved");
 }
 
+/// Core starts the sandbox helper as itself through `/proc/self/exe`: with its binary deleted
+/// after start (an upgrade replacing it mid-session), commands still run sandboxed.
+#[test]
+fn the_helper_is_this_binary_even_once_its_file_is_gone() {
+    let ws = Workspace::new();
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call(
+                "c1",
+                "exec_command",
+                &json!({"cmd": "echo sandboxed > out.txt"}),
+            ),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("done"), completed("r2", 1, 1)]),
+    ]);
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy = copy_dir.path().join("codex");
+    std::fs::copy(codex(), &copy).unwrap();
+    let argv = ws.argv(
+        &server,
+        &[FULL_AUTO_NO_SHARED_TMP.as_slice(), &["go"]].concat(),
+    );
+    // argv is `env VAR=… codex exec …`: run the copy itself, so that it has started (spawn
+    // returns once it is executing) before its file goes.
+    let codex_at = argv
+        .iter()
+        .position(|a| a == &codex().display().to_string())
+        .unwrap();
+    let mut command = Command::new(&copy);
+    for assignment in &argv[1..codex_at] {
+        let (name, value) = assignment.split_once('=').unwrap();
+        command.env(name, value);
+    }
+    let child = command
+        .args(&argv[codex_at + 1..])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::fs::remove_file(&copy).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(
+        std::fs::read_to_string(ws.dir.path().join("out.txt")).unwrap(),
+        "sandboxed\n",
+        "{}",
+        text(&out.stdout)
+    );
+}
+
 /// A command that cannot reach the network because the policy keeps it off: the model is
 /// told it was the sandbox; with the network on, the same failure is the command's own.
 #[test]
