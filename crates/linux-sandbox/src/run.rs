@@ -64,9 +64,7 @@ pub struct SandboxRequest {
 pub enum SandboxError {
     #[error(transparent)]
     Policy(#[from] ResolveError),
-    #[error(
-        "the built-in namespace sandbox could not be set up ({0}); user namespaces may be blocked on this host (see the sandbox startup warning), so nothing runs"
-    )]
+    #[error("the built-in namespace sandbox could not be set up ({0}), so nothing runs")]
     Builtin(io::Error),
     #[error(transparent)]
     Landlock(#[from] LandlockError),
@@ -269,12 +267,22 @@ fn run_builtin(
     if network == NetworkSandboxPolicy::Restricted {
         flags |= libc::CLONE_NEWNET;
     }
+    // What failed, in words: from the child, only an errno would reach `status()`.
+    let (report_read, report_write) = sys::pipe().map_err(SandboxError::Setup)?;
+    let report_fd = std::os::fd::AsRawFd::as_raw_fd(&report_write);
+    let blocked = "user namespaces may be blocked on this host (see the sandbox startup warning)";
     // A terminal is claimed by the inner stage (`--tty`), in a session of its own.
-    sys::before_exec(&mut child, move || {
+    let setup = move || -> io::Result<()> {
         sys::new_session()?;
         sys::kill_with_parent()?;
-        sys::unshare(flags).map_err(|e| io::Error::new(e.kind(), format!("unshare: {e}")))?;
-        sys::map_ids_to_themselves(uid, gid)?;
+        sys::unshare(flags)
+            .map_err(|e| io::Error::new(e.kind(), format!("unshare: {e}; {blocked}")))?;
+        sys::map_ids_to_themselves(uid, gid).map_err(|e| {
+            io::Error::new(
+                e.kind(),
+                format!("mapping ids into the user namespace: {e}; {blocked}"),
+            )
+        })?;
         // From here on this process only waits; its child is pid 1 of the new namespace.
         sys::fork_and_mirror_child()?;
         sys::kill_with_parent()?;
@@ -287,13 +295,26 @@ fn run_builtin(
         // The command is pid 2 (pid 1 ignores signals it has no handler for): this process
         // starts the inner stage itself and stays as its init.
         sys::init_of_command(&stage_argv[0], &stage_argv[1..])
+    };
+    sys::before_exec(&mut child, move || {
+        setup().inspect_err(|error| sys::write_best_effort(report_fd, &error.to_string()))
     });
     if in_place {
         return Err(SandboxError::Builtin(
             std::os::unix::process::CommandExt::exec(&mut child),
         ));
     }
-    child.status().map_err(SandboxError::Builtin)
+    let status = child.status();
+    drop(report_write);
+    status.map_err(|error| {
+        let mut report = String::new();
+        let _ = io::Read::read_to_string(&mut std::fs::File::from(report_read), &mut report);
+        if report.is_empty() {
+            SandboxError::Builtin(error)
+        } else {
+            SandboxError::Builtin(io::Error::new(error.kind(), report))
+        }
+    })
 }
 
 fn run_unsandboxed(

@@ -5,6 +5,7 @@ pub mod issuer;
 pub mod responses;
 pub mod tls;
 pub mod token_server;
+pub mod users;
 
 pub use issuer::IssuerServer;
 pub use responses::{RecordedRequest, Reply, ResponsesServer};

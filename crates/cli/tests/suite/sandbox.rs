@@ -392,21 +392,15 @@ fn nothing_outlives_a_sandboxed_command() {
 
 /// The user-namespace probe behind the startup warning tries what the sandbox does with a
 /// namespace (map the ids, change the mounts), not only its creation: as `nobody` here it
-/// works and nothing is said; as `nobody` in a user namespace that may hold no more of them,
-/// the warning names the limit, and a command still runs, on the Landlock-only plan.
+/// works and nothing is said; as `nobody` where no user namespace may be made, the warning
+/// names the limit, and a command still runs, on the Landlock-only plan.
 #[test]
 fn the_user_namespace_probe_as_an_unprivileged_user() {
-    use std::io::Write;
+    use codex_test_support::users::{as_nobody, is_root};
+    use std::ffi::OsStr;
     use std::os::unix::fs::PermissionsExt;
-    use std::process::Stdio;
-    let is_root = fs::read_to_string("/proc/self/status")
-        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")));
-    if !is_root
-        || !Path::new("/usr/bin/setpriv").exists()
-        || !Path::new("/usr/bin/unshare").exists()
-        || !Path::new("/usr/bin/nsenter").exists()
-    {
-        println!("SKIP: needs root, setpriv, unshare and nsenter");
+    if !is_root() {
+        println!("SKIP: needs root (to run as nobody)");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -417,60 +411,26 @@ fn the_user_namespace_probe_as_an_unprivileged_user() {
         std::os::unix::fs::chown(path, Some(65534), Some(65534)).unwrap();
     }
     fs::set_permissions(&root, fs::Permissions::from_mode(0o755)).unwrap();
-    // `limited`: first enter a user namespace (every id mapped through), set up from here
-    // once it exists: let no more user namespaces be made inside it.
-    let as_nobody = |limited: bool, args: &[&str]| -> Output {
-        let script = "read go; exec setpriv --reuid=65534 --regid=65534 --clear-groups env CODEX_HOME=\"$0\" \"$@\"";
-        let mut command = Command::new(if limited { "unshare" } else { "sh" });
-        if limited {
-            command.args(["--user", "sh"]);
-        }
-        command
-            .arg("-c")
-            .arg(script)
-            .arg(&home)
-            .arg(codex())
-            .arg("sandbox")
-            .args(args)
-            .current_dir(&ws)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        if limited {
-            // unshare has made the namespace before `read` can return.
-            let pid = child.id();
-            let ns = |p: u32| fs::read_link(format!("/proc/{p}/ns/user")).unwrap();
-            while ns(pid) == ns(std::process::id()) {
-                std::thread::sleep(std::time::Duration::from_millis(1));
-            }
-            fs::write(format!("/proc/{pid}/uid_map"), "0 0 65536\n").unwrap();
-            fs::write(format!("/proc/{pid}/gid_map"), "0 0 65536\n").unwrap();
-            let limit = Command::new("nsenter")
-                .args(["--user", "--target", &pid.to_string(), "sh", "-c"])
-                .arg("echo 0 > /proc/sys/user/max_user_namespaces")
-                .status()
-                .unwrap();
-            assert!(limit.success());
-        }
-        child.stdin.take().unwrap().write_all(b"go\n").unwrap();
-        child.wait_with_output().unwrap()
+    let sandbox = |limited: bool, args: &[&str]| -> Option<Output> {
+        let mut argv: Vec<&OsStr> = vec![codex().as_os_str(), OsStr::new("sandbox")];
+        argv.extend(args.iter().map(OsStr::new));
+        as_nobody(limited, &argv, &ws, &[("CODEX_HOME", home.as_os_str())])
     };
     let ws_arg = ws.to_str().unwrap();
     let explain = |limited| {
-        let out = as_nobody(limited, &["explain", "--full-auto", "-C", ws_arg, "x"]);
+        let out = sandbox(limited, &["explain", "--full-auto", "-C", ws_arg, "x"])?;
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
-        text(&out.stdout)
+        Some(text(&out.stdout))
     };
-    let free = explain(false);
+    let Some(free) = explain(false) else { return };
     assert!(!free.contains("User namespaces are blocked"), "{free}");
-    let limited = explain(true);
+    let limited = explain(true).unwrap();
     assert!(limited.contains("User namespaces are blocked"), "{limited}");
     // Into an existing directory: the Landlock-only plan makes no new entry directly in a
     // writable root (its stated limit).
     let script = "touch sub/made && echo wrote; mkdir .git 2>/dev/null || echo protected";
     for limited in [false, true] {
-        let out = as_nobody(
+        let out = sandbox(
             limited,
             &[
                 "linux",
@@ -482,7 +442,8 @@ fn the_user_namespace_probe_as_an_unprivileged_user() {
                 "-c",
                 script,
             ],
-        );
+        )
+        .unwrap();
         assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
         assert_eq!(
             text(&out.stdout),

@@ -135,3 +135,34 @@ fn a_denied_working_directory_is_refused_with_its_name() {
         "{stderr}"
     );
 }
+
+/// The built-in executor where no user namespace may be made (as `nobody` in a user namespace
+/// that may hold no more): nothing runs, exit 125, and the message says which step failed
+/// and why — not only an errno.
+#[test]
+fn a_builtin_failure_says_which_step_failed() {
+    use std::ffi::OsStr;
+    let dir = tempfile::tempdir().unwrap();
+    let ws = std::fs::canonicalize(dir.path()).unwrap();
+    let marker = ws.join("ran");
+    let request = super::mount_points::workspace_write_request(&ws);
+    let exe = env!("CARGO_BIN_EXE_codex-linux-sandbox");
+    let words = [exe, "--request", &request, "--", "touch"];
+    let argv: Vec<&OsStr> = words
+        .iter()
+        .map(OsStr::new)
+        .chain([marker.as_os_str()])
+        .collect();
+    let force = [(codex_linux_sandbox::FORCE_ENV, OsStr::new("builtin"))];
+    let Some(output) = codex_test_support::users::as_nobody(true, &argv, &ws, &force) else {
+        return;
+    };
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(125), "{stderr}");
+    assert!(!marker.exists(), "nothing ran");
+    assert!(
+        stderr.contains("could not be set up (unshare: ")
+            && stderr.contains("user namespaces may be blocked on this host"),
+        "{stderr}"
+    );
+}
