@@ -64,6 +64,9 @@ def run(op):
         a, b = socket.socketpair()
         os.write(a.fileno(), b"x")
         os.read(b.fileno(), 1)
+    elif kind == "abstract":
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.connect("\0" + op["name"])
     elif kind == "vsock":
         socket.socket(socket.AF_VSOCK, socket.SOCK_STREAM).close()
     elif kind == "raw":

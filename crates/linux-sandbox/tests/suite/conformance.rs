@@ -439,6 +439,18 @@ pub(super) fn check_selection(
             let _ = echo.send_to(&buf[..n], from);
         }
     });
+    // A service of the host's on an abstract Unix socket (no file: only a network namespace,
+    // or Landlock's scope, keeps it out of reach).
+    let abstract_name = format!(
+        "codex-conformance-{}-{}",
+        std::process::id(),
+        COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+    );
+    let _abstract = {
+        use std::os::linux::net::SocketAddrExt;
+        let addr = std::os::unix::net::SocketAddr::from_abstract_name(&abstract_name).unwrap();
+        std::os::unix::net::UnixListener::bind_addr(&addr).unwrap()
+    };
     let mut victim = Command::new("sleep").arg("20").spawn().unwrap();
     let shm = PathBuf::from(format!(
         "/dev/shm/codex-conformance-{}-{}",
@@ -450,6 +462,10 @@ pub(super) fn check_selection(
         ("tcp", serde_json::json!({"op": "tcp", "port": port})),
         ("udp", serde_json::json!({"op": "udp", "port": udp_port})),
         ("unix", serde_json::json!({"op": "unix"})),
+        (
+            "abstract unix socket",
+            serde_json::json!({"op": "abstract", "name": abstract_name}),
+        ),
         ("vsock", serde_json::json!({"op": "vsock"})),
         ("raw", serde_json::json!({"op": "raw"})),
         ("io_uring", serde_json::json!({"op": "io_uring"})),
@@ -618,6 +634,9 @@ pub(super) fn check_selection(
         }
         let expected_ok = match *what {
             "tcp" | "udp" => network,
+            // A network namespace keeps it out on the namespace routes; on the Landlock route,
+            // the filter's refusal of connect() with the network off.
+            "abstract unix socket" => network,
             "unix" | "no_new_privs" | "no capabilities" => true,
             _ => false,
         };
