@@ -5,8 +5,8 @@
 //! bubblewrap consumes), no capabilities, no-new-privs, the seccomp plan. The Landlock route
 //! adds Landlock and, where a mount namespace can be made, read-only bind mounts for protected
 //! paths (otherwise the per-entry Landlock plan, whose limit is stated in the warning). The
-//! bubblewrap route adds Landlock inside the namespace as a second layer when the policy reads
-//! all of `/` and the kernel's ABI suffices.
+//! bubblewrap route adds Landlock inside the namespace as a second layer when the kernel's ABI
+//! suffices.
 
 use crate::bwrap::{self, BwrapProblem};
 use crate::landlock_apply::{self, LandlockError, MIN_ABI};
@@ -657,33 +657,41 @@ fn mount_targets(policy: &ResolvedPolicy, plan: &codex_sandbox::linux::BwrapPlan
     targets
 }
 
-/// Landlock as a second layer inside the namespace view: read `/`, write only the writable
-/// rules and the private `/dev`. Empty (no second layer) when the policy does not read `/` or
-/// the kernel's Landlock cannot enforce it.
+/// Landlock as a second layer inside the namespace view: read `/` (or, when the policy does
+/// not, each path it reads, and the namespace's own `/proc`), write only the writable rules
+/// and the private `/dev`. Empty (no second layer) when the kernel's Landlock cannot enforce
+/// it, or the policy has no rules (nothing restricted).
 fn inner_landlock_rules(policy: &ResolvedPolicy, abi: u8) -> Vec<LandlockRule> {
-    // Denied paths are masked by the mounts; this layer bounds writes.
-    let reads_root = policy.decide(Path::new("/")).access != FileSystemAccess::None;
-    if abi < MIN_ABI || !reads_root || policy.rules().is_empty() {
+    // Denied paths are masked by the mounts; this layer bounds reads to what the view shows
+    // and writes to what the policy makes writable.
+    if abi < MIN_ABI || policy.rules().is_empty() {
         return Vec::new();
     }
-    let mut rules = vec![LandlockRule {
-        path: PathBuf::from("/"),
-        access: LandlockAccess::ReadOnly,
-    }];
+    let rule = |path: &Path, access| LandlockRule {
+        path: path.to_path_buf(),
+        access,
+    };
+    let mut rules = Vec::new();
+    if policy.decide(Path::new("/")).access != FileSystemAccess::None {
+        rules.push(rule(Path::new("/"), LandlockAccess::ReadOnly));
+    } else {
+        rules.extend(
+            policy
+                .rules()
+                .iter()
+                .filter(|r| r.access == FileSystemAccess::Read)
+                .map(|r| rule(&r.path, LandlockAccess::ReadOnly)),
+        );
+        rules.push(rule(Path::new("/proc"), LandlockAccess::ReadOnly));
+    }
     rules.extend(
         policy
             .rules()
             .iter()
             .filter(|r| r.access == FileSystemAccess::Write)
-            .map(|r| LandlockRule {
-                path: r.path.clone(),
-                access: LandlockAccess::ReadWrite,
-            }),
+            .map(|r| rule(&r.path, LandlockAccess::ReadWrite)),
     );
-    rules.push(LandlockRule {
-        path: PathBuf::from("/dev"),
-        access: LandlockAccess::ReadWrite,
-    });
+    rules.push(rule(Path::new("/dev"), LandlockAccess::ReadWrite));
     rules.extend(terminal_rules());
     rules
 }
@@ -852,6 +860,59 @@ mod tests {
         let filter = &text[at("--seccomp") + 1];
         assert!(filter.len() >= 16 && filter.len().is_multiple_of(16));
         assert_eq!(text[text.len() - 2..], ["--", "true"]);
+    }
+
+    /// A policy that does not read `/` still gets the second layer: reads bounded to the paths
+    /// it reads (and the namespace's `/proc`), writes to its writable ones.
+    #[test]
+    fn a_policy_that_hides_the_root_still_gets_the_second_layer() {
+        use codex_protocol::{FileSystemPath, FileSystemSandboxEntry, FileSystemSandboxPolicy};
+        let dir = tempfile::tempdir().unwrap();
+        let root = std::fs::canonicalize(dir.path()).unwrap();
+        std::fs::create_dir(root.join("out")).unwrap();
+        let entry = |path: PathBuf, access| FileSystemSandboxEntry {
+            path: FileSystemPath::Path { path },
+            access,
+            missing_path_behavior: Default::default(),
+        };
+        let selection = SandboxSelection::Profile {
+            name: "narrow".into(),
+            filesystem: FileSystemSandboxPolicy::Restricted {
+                entries: vec![
+                    entry("/usr".into(), FileSystemAccess::Read),
+                    entry(root.clone(), FileSystemAccess::Read),
+                    entry(root.join("out"), FileSystemAccess::Write),
+                ],
+            },
+            network: NetworkSandboxPolicy::Restricted,
+            macos: Default::default(),
+            glob_scan_max_depth: None,
+            git: codex_sandbox::GitMode::ReadOnly,
+        };
+        let policy = selection
+            .resolve(&root, &HostEnv::default(), &HostFs)
+            .unwrap();
+        assert_eq!(policy.decide(Path::new("/")).access, FileSystemAccess::None);
+        let rules = inner_landlock_rules(&policy, 5);
+        let has = |path: &Path, access| rules.iter().any(|r| r.path == path && r.access == access);
+        assert!(!rules.iter().any(|r| r.path == Path::new("/")), "{rules:?}");
+        assert!(
+            has(Path::new("/usr"), LandlockAccess::ReadOnly),
+            "{rules:?}"
+        );
+        assert!(has(&root, LandlockAccess::ReadOnly), "{rules:?}");
+        assert!(
+            has(Path::new("/proc"), LandlockAccess::ReadOnly),
+            "{rules:?}"
+        );
+        assert!(
+            has(&root.join("out"), LandlockAccess::ReadWrite),
+            "{rules:?}"
+        );
+        assert!(
+            has(Path::new("/dev"), LandlockAccess::ReadWrite),
+            "{rules:?}"
+        );
     }
 
     #[test]
