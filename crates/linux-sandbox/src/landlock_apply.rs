@@ -4,7 +4,7 @@
 
 use codex_sandbox::linux::{LandlockAccess, LandlockRule};
 use landlock::{
-    ABI, Access, AccessFs, CompatLevel, Compatible, PathBeneath, PathFd, Ruleset, RulesetAttr,
+    ABI, Access, AccessFs, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr,
     RulesetCreatedAttr, RulesetStatus,
 };
 
@@ -62,12 +62,11 @@ pub fn apply(rules: &[LandlockRule], abi: u8) -> Result<(), LandlockError> {
         .create()
         .map_err(err)?;
     for rule in rules {
-        let Ok(fd) = PathFd::new(&rule.path) else {
+        // Whether it is a directory is told by what was opened: the rule is on that.
+        let Ok((fd, is_dir)) = crate::sys::open_rule_path(&rule.path) else {
             // A path that vanished since planning grants nothing.
             continue;
         };
-        // Asked of the descriptor, not the path: the rule is on what was opened.
-        let is_dir = crate::sys::is_directory(std::os::fd::AsFd::as_fd(&fd));
         let mut access = match rule.access {
             LandlockAccess::ReadOnly => AccessFs::from_read(abi),
             LandlockAccess::ReadWrite => all,

@@ -28,6 +28,16 @@ pub trait FsProbe {
     fn read_text(&self, path: &Path) -> Option<String>;
     /// The names in a directory, sorted.
     fn list_dir(&self, path: &Path) -> Vec<String>;
+    /// The names in a directory, sorted, each with its kind (a symlink as such).
+    fn list_dir_kinds(&self, path: &Path) -> Vec<(String, PathKind)> {
+        self.list_dir(path)
+            .into_iter()
+            .map(|name| {
+                let kind = self.kind(&path.join(&name));
+                (name, kind)
+            })
+            .collect()
+    }
     /// Whether this process, with no sandbox, may read (`Read`) or write (`Write`) `path` by
     /// its modes and ownership; for a missing path, whether it may create it. `None` when
     /// that cannot be told (as here by default: asking is a system call this crate leaves to
@@ -81,6 +91,29 @@ impl FsProbe for HostFs {
             .unwrap_or_default();
         names.sort();
         names
+    }
+
+    /// From the directory's own records (`d_type`), without a system call per entry where
+    /// the filesystem fills them in.
+    fn list_dir_kinds(&self, path: &Path) -> Vec<(String, PathKind)> {
+        let mut entries: Vec<(String, PathKind)> = std::fs::read_dir(path)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| {
+                        let kind = match e.file_type() {
+                            Ok(t) if t.is_symlink() => PathKind::Symlink,
+                            Ok(t) if t.is_dir() => PathKind::Dir,
+                            Ok(_) => PathKind::File,
+                            Err(_) => self.kind(&e.path()),
+                        };
+                        (e.file_name().to_string_lossy().into_owned(), kind)
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries
     }
 }
 
@@ -270,6 +303,10 @@ impl<F: FsProbe> FsProbe for MemoFs<F> {
 
     fn list_dir(&self, path: &Path) -> Vec<String> {
         self.inner.list_dir(path)
+    }
+
+    fn list_dir_kinds(&self, path: &Path) -> Vec<(String, PathKind)> {
+        self.inner.list_dir_kinds(path)
     }
 
     fn permits(&self, path: &Path, access: FileSystemAccess) -> Option<bool> {

@@ -177,13 +177,12 @@ fn grant_around(
         });
         return;
     }
-    for name in fs.list_dir(dir) {
-        let child = dir.join(name);
-        if fs.kind(&child) == PathKind::Symlink {
+    for (name, kind) in fs.list_dir_kinds(dir) {
+        if kind == PathKind::Symlink {
             // A rule on a symlink would apply to its target; leave it read-only.
             continue;
         }
-        grant_around(&child, protected, fs, out);
+        grant_around(&dir.join(name), protected, fs, out);
     }
 }
 
