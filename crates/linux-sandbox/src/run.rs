@@ -117,12 +117,14 @@ pub fn run(
         LinuxRoute::Unsandboxed => run_unsandboxed(request, command)?,
         LinuxRoute::Landlock => {
             // Where a user namespace can be made but not used (Ubuntu's AppArmor restriction),
-            // the per-entry plan, rather than a run refused half-way through its set-up.
-            // Someone to tell that there are none is worth a probe (as root there always are).
-            let namespaces = force != "no-namespaces"
-                && (sys::ids().0 == 0
-                    || (warn.is_none() && !sys::user_namespaces_restricted_by_apparmor())
-                    || sys::can_create_mount_namespace());
+            // the per-entry plan, rather than a run refused half-way through its set-up. With
+            // someone to tell when there are none, a probe first, for root too (a container
+            // may deny it a mount namespace). Otherwise the child falls back by itself where it
+            // can make none, or cannot change its mounts.
+            let probe = warn.is_some()
+                || (sys::ids().0 != 0 && sys::user_namespaces_restricted_by_apparmor());
+            let namespaces =
+                force != "no-namespaces" && (!probe || sys::can_create_mount_namespace());
             run_landlock(request, command, &policy, abi, namespaces, warn_now)?
         }
         LinuxRoute::Bubblewrap => {
@@ -268,7 +270,11 @@ fn run_builtin(
         flags |= libc::CLONE_NEWNET;
     }
     // What failed, in words: from the child, only an errno would reach `status()`.
-    let (report_read, report_write) = sys::pipe().map_err(SandboxError::Setup)?;
+    let (report_read, first_write) = sys::pipe().map_err(SandboxError::Setup)?;
+    // Above where the stage's descriptor goes, which must not replace it; the first write end
+    // goes at once (an open one here would keep the read below from ever ending).
+    let report_write = sys::dup_above(&first_write, stage_to + 1).map_err(SandboxError::Setup)?;
+    drop(first_write);
     let report_fd = std::os::fd::AsRawFd::as_raw_fd(&report_write);
     let blocked = "user namespaces may be blocked on this host (see the sandbox startup warning)";
     // A terminal is claimed by the inner stage (`--tty`), in a session of its own.
@@ -401,7 +407,7 @@ fn run_landlock(
         } else {
             libc::CLONE_NEWUSER | libc::CLONE_NEWNS
         };
-        let namespaces = allow_namespaces && sys::unshare(flags).is_ok();
+        let mut namespaces = allow_namespaces && sys::unshare(flags).is_ok();
         if namespaces && uid != 0 {
             // Inside a new user namespace: a failure here cannot be undone, so it stops the run.
             sys::map_ids_to_themselves(uid, gid).map_err(|e| {
@@ -411,8 +417,10 @@ fn run_landlock(
                 )
             })?;
         }
+        // Mounts that cannot be changed (a container's AppArmor profile denying mount) leave
+        // the namespace as it came, a copy of the host's: the per-entry plan then, as without.
+        namespaces = namespaces && sys::make_mounts_private().is_ok();
         if namespaces {
-            sys::make_mounts_private()?;
             // Writable roots are copied as they are before everything is made read-only, and
             // put back after: a mount the host has read-only stays read-only beneath them.
             let writable_trees: Vec<std::os::fd::OwnedFd> = writable_paths
@@ -501,12 +509,10 @@ fn run_bubblewrap(
     } else {
         bwrap_plan_with(policy, &BwrapFacts { uncreatable })
     };
-    let exe = std::env::current_exe().map_err(SandboxError::Setup)?;
     let options = stage_options(policy, abi, request.tty, command)?;
     // Placed above the data descriptors bubblewrap reads.
     let stage_fd = plan.empty_data_fds.iter().copied().max().unwrap_or(2) + 1;
-    let inner = InnerStage::new(&exe, options, stage_fd);
-    let inner = inner.map_err(SandboxError::Setup)?;
+    let inner = InnerStage::new(options, stage_fd).map_err(SandboxError::Setup)?;
     let mut args: Vec<OsString> = plan.args.iter().map(OsString::from).collect();
     args.push("--chdir".into());
     args.push(request.command_cwd.clone().into());
@@ -601,7 +607,7 @@ struct InnerStage {
 impl InnerStage {
     /// `options` are the stage's arguments (see `stage.rs`); `fd` is the descriptor number the
     /// program is to have in the process that executes the stage.
-    fn new(exe: &Path, options: Vec<OsString>, fd: i32) -> io::Result<InnerStage> {
+    fn new(options: Vec<OsString>, fd: i32) -> io::Result<InnerStage> {
         let embedded = std::env::var(INNER_STAGE_ENV).as_deref() != Ok("binary");
         let memfd = (embedded && !STAGE_PROGRAM.is_empty())
             .then(|| sys::executable_memfd("codex-linux-sandbox-inner", STAGE_PROGRAM))
@@ -611,12 +617,13 @@ impl InnerStage {
             Some(memfd) => memfd,
             None => {
                 argv.push(INNER_FLAG.into());
+                // This very binary, even if its file was replaced or deleted since it started.
                 // Close-on-exec is no obstacle: the kernel opens what it executes first.
-                std::fs::File::open(exe)
+                std::fs::File::open("/proc/self/exe")
                     .map_err(|e| {
                         io::Error::new(
                             e.kind(),
-                            format!("opening {} to run the inner stage: {e}", exe.display()),
+                            format!("opening /proc/self/exe to run the inner stage: {e}"),
                         )
                     })?
                     .into()

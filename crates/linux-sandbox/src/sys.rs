@@ -26,8 +26,17 @@ fn c_path(path: &Path) -> io::Result<CString> {
 /// by opening it as one first, which for directories (most rules) saves a `stat`; made by the
 /// system call itself, which musl's `open` follows with an `fcntl` for close-on-exec. A
 /// per-entry plan adds hundreds of rules, so each call counts.
+/// Rule paths are resolved already, so a symlink met here was put in place since (an entry
+/// swapped for a link between listing and opening): it is opened itself (`O_NOFOLLOW`), and a
+/// rule on it grants nothing beyond it. Only the terminals' `/proc/self/fd/N` links are
+/// followed, to what they lead to.
 pub fn open_rule_path(path: &Path) -> io::Result<(std::os::fd::OwnedFd, bool)> {
     use std::os::fd::FromRawFd;
+    let follow = if path.starts_with("/proc/self/fd") {
+        0
+    } else {
+        libc::O_NOFOLLOW
+    };
     let path = c_path(path)?;
     let open = |flags: libc::c_int| {
         // SAFETY: a valid NUL-terminated path; flags need no mode argument.
@@ -36,7 +45,7 @@ pub fn open_rule_path(path: &Path) -> io::Result<(std::os::fd::OwnedFd, bool)> {
                 libc::SYS_openat,
                 libc::AT_FDCWD,
                 path.as_ptr(),
-                flags | libc::O_PATH | libc::O_CLOEXEC,
+                flags | follow | libc::O_PATH | libc::O_CLOEXEC,
             )
         };
         if fd < 0 {
@@ -256,6 +265,16 @@ pub fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
             std::os::fd::OwnedFd::from_raw_fd(fds[1]),
         )
     })
+}
+
+/// A close-on-exec duplicate of `fd` numbered `min` or above (out of the way of descriptors
+/// about to be placed below it).
+pub fn dup_above(fd: &std::os::fd::OwnedFd, min: i32) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::{AsRawFd, FromRawFd};
+    // SAFETY: fcntl on a descriptor we own; the new one is ours alone.
+    let new = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) })?;
+    // SAFETY: just made.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(new) })
 }
 
 /// Writes `text` to descriptor `fd` as far as it goes (a report on the way out: a failure to
