@@ -423,8 +423,13 @@ pub fn sandbox_note(
         }
         blocked.push_str("network access (off in this sandbox)");
     }
+    let within = match (denials.is_empty(), network) {
+        (false, false) => "within the writable directories",
+        (true, _) => "without the network",
+        (false, true) => "within the writable directories and without the network",
+    };
     Some(format!(
-        "Blocked by the sandbox, not by the command: {blocked}. Work within the writable directories and without the network, or tell the user which permission the task needs."
+        "Blocked by the sandbox, not by the command: {blocked}. Work {within}, or tell the user which permission the task needs."
     ))
 }
 

@@ -73,11 +73,14 @@ pub fn network_denied(policy: &ResolvedPolicy, output: &str) -> bool {
     if policy.network != NetworkSandboxPolicy::Restricted {
         return false;
     }
+    // A call on a socket in a traceback or message: `socket.socket(`, `_socket.socket.__init__`.
+    let lower = output.to_ascii_lowercase();
+    let speaks_of_sockets = lower.contains("socket.") || lower.contains("socket(");
     output.lines().any(|line| {
         NETWORK_FAILURES.iter().any(|text| line.contains(text))
-            || (line.contains("Operation not permitted")
-                && path_candidates(line).is_empty()
-                && output.to_ascii_lowercase().contains("socket"))
+            || (speaks_of_sockets
+                && line.contains("Operation not permitted")
+                && path_candidates(line).is_empty())
     })
 }
 
@@ -228,6 +231,7 @@ Failed to write file /etc/y.conf: Read-only file system (os error 30); no file w
             "kill: (1) - Operation not permitted",
             "chmod: changing permissions of '/etc/x': Operation not permitted",
             "error: could not compile `foo`",
+            "connected to the websocket server\nkill: (1) - Operation not permitted",
         ] {
             assert!(!network_denied(&off, other), "{other}");
         }
