@@ -50,8 +50,15 @@ pub fn as_nobody(
         .unwrap();
     if no_user_namespaces {
         let pid = child.id();
-        let user_ns = |p: u32| std::fs::read_link(format!("/proc/{p}/ns/user")).unwrap();
-        while user_ns(pid) == user_ns(std::process::id()) {
+        let user_ns = |p: u32| std::fs::read_link(format!("/proc/{p}/ns/user")).ok();
+        loop {
+            if child.try_wait().unwrap().is_some() {
+                println!("SKIP: unshare --user failed here");
+                return None;
+            }
+            if user_ns(pid) != user_ns(std::process::id()) {
+                break;
+            }
             std::thread::sleep(std::time::Duration::from_millis(1));
         }
         std::fs::write(format!("/proc/{pid}/uid_map"), "0 0 65536\n").unwrap();

@@ -144,6 +144,8 @@ fn a_builtin_failure_says_which_step_failed() {
     use std::ffi::OsStr;
     let dir = tempfile::tempdir().unwrap();
     let ws = std::fs::canonicalize(dir.path()).unwrap();
+    // Nobody's, so that a command that ran could leave its marker.
+    std::os::unix::fs::chown(&ws, Some(65534), Some(65534)).unwrap();
     let marker = ws.join("ran");
     let request = super::mount_points::workspace_write_request(&ws);
     let exe = env!("CARGO_BIN_EXE_codex-linux-sandbox");
