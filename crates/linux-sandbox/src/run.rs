@@ -118,11 +118,13 @@ pub fn run(
         LinuxRoute::Landlock => {
             // Where a user namespace can be made but not used (Ubuntu's AppArmor restriction),
             // the per-entry plan, rather than a run refused half-way through its set-up. With
-            // someone to tell when there are none, a probe first, for root too (a container
-            // may deny it a mount namespace). Otherwise the child falls back by itself where it
-            // can make none, or cannot change its mounts.
-            let probe = warn.is_some()
-                || (sys::ids().0 != 0 && sys::user_namespaces_restricted_by_apparmor());
+            // someone to tell when there are none, a probe first — unless this is root with
+            // CAP_SYS_ADMIN, which makes a mount namespace (a root in a container without it
+            // is probed). Otherwise the child falls back by itself where it can make none, or
+            // cannot change its mounts.
+            let root = sys::ids().0 == 0;
+            let probe = (warn.is_some() && !(root && sys::has_cap_sys_admin()))
+                || (!root && sys::user_namespaces_restricted_by_apparmor());
             let namespaces =
                 force != "no-namespaces" && (!probe || sys::can_create_mount_namespace());
             run_landlock(request, command, &policy, abi, namespaces, warn_now)?

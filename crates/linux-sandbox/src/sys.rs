@@ -569,28 +569,29 @@ pub fn detach_mount(path: &Path) -> io::Result<()> {
     check(unsafe { libc::umount2(target.as_ptr(), libc::MNT_DETACH) }).map(drop)
 }
 
-/// Drops every capability: the bounding set (so exec cannot regain any, even as root), the
-/// ambient set, and the effective, permitted and inheritable sets.
-pub fn drop_all_capabilities() -> io::Result<()> {
-    #[repr(C)]
-    struct Header {
-        version: u32,
-        pid: i32,
-    }
-    #[repr(C)]
-    #[derive(Clone, Copy)]
-    struct Data {
-        effective: u32,
-        permitted: u32,
-        inheritable: u32,
-    }
-    const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
-    const CAP_SETPCAP: u32 = 8;
-    let header = Header {
+#[repr(C)]
+struct CapHeader {
+    version: u32,
+    pid: i32,
+}
+
+#[repr(C)]
+#[derive(Clone, Copy)]
+struct CapData {
+    effective: u32,
+    permitted: u32,
+    inheritable: u32,
+}
+
+const LINUX_CAPABILITY_VERSION_3: u32 = 0x2008_0522;
+
+/// This process's capability sets (`capget`), low and high 32 bits.
+fn capabilities() -> io::Result<[CapData; 2]> {
+    let header = CapHeader {
         version: LINUX_CAPABILITY_VERSION_3,
         pid: 0,
     };
-    let mut data = [Data {
+    let mut data = [CapData {
         effective: 0,
         permitted: 0,
         inheritable: 0,
@@ -600,6 +601,20 @@ pub fn drop_all_capabilities() -> io::Result<()> {
     if result != 0 {
         return Err(io::Error::last_os_error());
     }
+    Ok(data)
+}
+
+/// Whether this process holds CAP_SYS_ADMIN (what a mount namespace of its own takes, as root).
+pub fn has_cap_sys_admin() -> bool {
+    const CAP_SYS_ADMIN: u32 = 21;
+    capabilities().is_ok_and(|data| data[0].effective & (1 << CAP_SYS_ADMIN) != 0)
+}
+
+/// Drops every capability: the bounding set (so exec cannot regain any, even as root), the
+/// ambient set, and the effective, permitted and inheritable sets.
+pub fn drop_all_capabilities() -> io::Result<()> {
+    const CAP_SETPCAP: u32 = 8;
+    let data = capabilities()?;
     // Only with CAP_SETPCAP can the bounding set shrink; without it (an unprivileged user, or
     // inside bubblewrap after --cap-drop ALL) it is already as small as it can get for us.
     if data[0].effective & (1 << CAP_SETPCAP) != 0 {
@@ -620,7 +635,11 @@ pub fn drop_all_capabilities() -> io::Result<()> {
             0,
         )
     };
-    let data = [Data {
+    let header = CapHeader {
+        version: LINUX_CAPABILITY_VERSION_3,
+        pid: 0,
+    };
+    let data = [CapData {
         effective: 0,
         permitted: 0,
         inheritable: 0,

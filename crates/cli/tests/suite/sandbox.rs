@@ -466,3 +466,39 @@ fn the_user_namespace_probe_as_an_unprivileged_user() {
         fs::remove_file(ws.join("sub/made")).unwrap();
     }
 }
+
+/// Root without CAP_SYS_ADMIN (a container's root) cannot make a mount namespace:
+/// `codex sandbox linux` says so before the command, which runs on the Landlock-only plan.
+#[test]
+fn root_without_cap_sys_admin_is_told_of_the_landlock_only_plan() {
+    let is_root = fs::read_to_string("/proc/self/status")
+        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")));
+    if !is_root || !Path::new("/usr/bin/setpriv").exists() {
+        println!("SKIP: needs root and setpriv");
+        return;
+    }
+    let ws = workspace();
+    fs::create_dir_all(ws.root.join("sub")).unwrap();
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--bounding-set=-sys_admin", "--"])
+        .arg(codex())
+        .args(["sandbox", "linux", "--full-auto", "-C"])
+        .arg(&ws.root)
+        .args([
+            "--",
+            "sh",
+            "-c",
+            "touch sub/made && echo wrote; mkdir .git/x 2>/dev/null || echo protected",
+        ])
+        .env("CODEX_HOME", &ws.home);
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "wrote\nprotected\n");
+    assert!(
+        text(&out.stderr)
+            .starts_with("codex sandbox: warning: no mount namespace could be created"),
+        "{}",
+        text(&out.stderr)
+    );
+}
