@@ -550,6 +550,14 @@ pub(super) fn check_selection(
     }
     let output = command.output().unwrap();
     echoing.store(false, std::sync::atomic::Ordering::Relaxed);
+    // What a policy with a writable /tmp let the probe make there is not left behind.
+    for op in &fs {
+        if let Some(path) = op.json["path"].as_str()
+            && path.starts_with("/tmp/codex-conformance-")
+        {
+            let _ = fs::remove_file(path);
+        }
+    }
     let _ = victim.kill();
     let _ = victim.wait();
     let label = format!("{name} / {route:?} / {user:?}");
