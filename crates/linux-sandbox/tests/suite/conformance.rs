@@ -182,6 +182,32 @@ pub(super) fn entry(path: FileSystemPath, access: FileSystemAccess) -> FileSyste
     }
 }
 
+/// A split profile that reads `/` and gives each of `paths` its access, the network off.
+pub(super) fn readable_root_profile(
+    name: &str,
+    paths: &[(PathBuf, FileSystemAccess)],
+) -> SandboxSelection {
+    let mut entries = vec![entry(
+        FileSystemPath::Special {
+            value: SpecialPath::Known(KnownSpecialPath::Root),
+        },
+        FileSystemAccess::Read,
+    )];
+    entries.extend(
+        paths
+            .iter()
+            .map(|(path, access)| entry(FileSystemPath::Path { path: path.clone() }, *access)),
+    );
+    SandboxSelection::Profile {
+        name: name.into(),
+        filesystem: FileSystemSandboxPolicy::Restricted { entries },
+        network: NetworkSandboxPolicy::Restricted,
+        macos: Default::default(),
+        glob_scan_max_depth: None,
+        git: GitMode::ReadOnly,
+    }
+}
+
 fn scenarios(tree: &Tree) -> Vec<(&'static str, SandboxSelection)> {
     let legacy = |policy| SandboxSelection::Legacy {
         policy,
@@ -195,27 +221,15 @@ fn scenarios(tree: &Tree) -> Vec<(&'static str, SandboxSelection)> {
         read_only_access: Default::default(),
     };
     let path = |p: PathBuf| FileSystemPath::Path { path: p };
-    let split = SandboxSelection::Profile {
-        name: "split".into(),
-        filesystem: FileSystemSandboxPolicy::Restricted {
-            entries: vec![
-                entry(
-                    FileSystemPath::Special {
-                        value: SpecialPath::Known(KnownSpecialPath::Root),
-                    },
-                    FileSystemAccess::Read,
-                ),
-                entry(path(tree.ws()), FileSystemAccess::Write),
-                entry(path(tree.ws().join("a")), FileSystemAccess::None),
-                entry(path(tree.ws().join("a/b")), FileSystemAccess::Write),
-                entry(path(tree.ws().join("secret.env")), FileSystemAccess::None),
-            ],
-        },
-        network: NetworkSandboxPolicy::Restricted,
-        macos: Default::default(),
-        glob_scan_max_depth: None,
-        git: GitMode::ReadOnly,
-    };
+    let split = readable_root_profile(
+        "split",
+        &[
+            (tree.ws(), FileSystemAccess::Write),
+            (tree.ws().join("a"), FileSystemAccess::None),
+            (tree.ws().join("a/b"), FileSystemAccess::Write),
+            (tree.ws().join("secret.env"), FileSystemAccess::None),
+        ],
+    );
     let read = |p: &str| entry(path(PathBuf::from(p)), FileSystemAccess::Read);
     // Nothing readable but the system and the probe; a read-only workspace with writable and
     // denied carve-outs; the network on.

@@ -4,28 +4,17 @@
 //! inside. (When the binary was executed by its path, it had to be shown inside — and under a
 //! denied directory, unsearchable once capabilities are dropped, its exec failed.)
 
-use super::conformance::{entry, have, is_root};
-use codex_protocol::{
-    FileSystemAccess, FileSystemPath, FileSystemSandboxPolicy, KnownSpecialPath,
-    NetworkSandboxPolicy, SpecialPath,
-};
-use codex_sandbox::GitMode;
-use codex_sandbox::config::SandboxSelection;
+use super::conformance::readable_root_profile;
+use super::signals::routes;
+use codex_protocol::FileSystemAccess;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
 #[test]
 fn a_denied_codex_binary_stays_denied_and_the_stage_runs_either_way() {
     let exe = Path::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"));
-    let mut routes = vec![];
-    if is_root() || Path::new("/proc/sys/kernel/unprivileged_userns_clone").exists() {
-        routes.push("builtin");
-    }
-    if have("/usr/bin/bwrap") {
-        routes.push("bubblewrap");
-    } else {
-        println!("SKIP: the bubblewrap route (no /usr/bin/bwrap)");
-    }
+    // The namespace routes (the Landlock route has no inner stage).
+    let routes: Vec<&str> = routes().into_iter().filter(|r| !r.is_empty()).collect();
     if codex_linux_sandbox::embedded_inner_stage().is_empty() {
         println!("SKIP: no embedded inner stage on this target");
         return;
@@ -36,33 +25,13 @@ fn a_denied_codex_binary_stays_denied_and_the_stage_runs_either_way() {
         policy_cwd: ws.clone(),
         command_cwd: ws.clone(),
         tty: false,
-        selection: SandboxSelection::Profile {
-            name: "deny-codex".into(),
-            filesystem: FileSystemSandboxPolicy::Restricted {
-                entries: vec![
-                    entry(
-                        FileSystemPath::Special {
-                            value: SpecialPath::Known(KnownSpecialPath::Root),
-                        },
-                        FileSystemAccess::Read,
-                    ),
-                    entry(
-                        FileSystemPath::Path { path: ws.clone() },
-                        FileSystemAccess::Write,
-                    ),
-                    entry(
-                        FileSystemPath::Path {
-                            path: exe.parent().unwrap().to_path_buf(),
-                        },
-                        FileSystemAccess::None,
-                    ),
-                ],
-            },
-            network: NetworkSandboxPolicy::Restricted,
-            macos: Default::default(),
-            glob_scan_max_depth: None,
-            git: GitMode::ReadOnly,
-        },
+        selection: readable_root_profile(
+            "deny-codex",
+            &[
+                (ws.clone(), FileSystemAccess::Write),
+                (exe.parent().unwrap().to_path_buf(), FileSystemAccess::None),
+            ],
+        ),
     };
     let request = serde_json::to_string(&request).unwrap();
     for route in routes {

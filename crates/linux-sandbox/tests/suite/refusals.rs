@@ -3,13 +3,8 @@
 //! start, through its event stream (checked in cli's `exec` suite), rather than in the output
 //! of every command.
 
-use super::conformance::{Tree, User, entry, is_root};
-use codex_protocol::{
-    FileSystemAccess, FileSystemPath, FileSystemSandboxPolicy, KnownSpecialPath,
-    NetworkSandboxPolicy, SpecialPath,
-};
-use codex_sandbox::GitMode;
-use codex_sandbox::config::SandboxSelection;
+use super::conformance::{Tree, User, is_root, readable_root_profile};
+use codex_protocol::FileSystemAccess;
 use std::process::Command;
 
 #[test]
@@ -25,33 +20,13 @@ fn without_bubblewrap_the_builtin_executor_enforces_the_policy_quietly() {
         policy_cwd: tree.ws(),
         command_cwd: tree.ws(),
         tty: false,
-        selection: SandboxSelection::Profile {
-            name: "split".into(),
-            filesystem: FileSystemSandboxPolicy::Restricted {
-                entries: vec![
-                    entry(
-                        FileSystemPath::Special {
-                            value: SpecialPath::Known(KnownSpecialPath::Root),
-                        },
-                        FileSystemAccess::Read,
-                    ),
-                    entry(
-                        FileSystemPath::Path { path: tree.ws() },
-                        FileSystemAccess::Write,
-                    ),
-                    entry(
-                        FileSystemPath::Path {
-                            path: tree.ws().join("a"),
-                        },
-                        FileSystemAccess::None,
-                    ),
-                ],
-            },
-            network: NetworkSandboxPolicy::Restricted,
-            macos: Default::default(),
-            glob_scan_max_depth: None,
-            git: GitMode::ReadOnly,
-        },
+        selection: readable_root_profile(
+            "split",
+            &[
+                (tree.ws(), FileSystemAccess::Write),
+                (tree.ws().join("a"), FileSystemAccess::None),
+            ],
+        ),
     };
     // A private mount namespace in which every bwrap on PATH is an empty file.
     let script = "for b in /usr/bin/bwrap /usr/local/bin/bwrap; do [ -e \"$b\" ] && mount --bind /dev/null \"$b\"; done; exec \"$@\"";
@@ -92,29 +67,7 @@ fn a_denied_working_directory_is_refused_with_its_name() {
         policy_cwd: ws.clone(),
         command_cwd: hidden.clone(),
         tty: false,
-        selection: SandboxSelection::Profile {
-            name: "hide-cwd".into(),
-            filesystem: FileSystemSandboxPolicy::Restricted {
-                entries: vec![
-                    entry(
-                        FileSystemPath::Special {
-                            value: SpecialPath::Known(KnownSpecialPath::Root),
-                        },
-                        FileSystemAccess::Read,
-                    ),
-                    entry(
-                        FileSystemPath::Path {
-                            path: hidden.clone(),
-                        },
-                        FileSystemAccess::None,
-                    ),
-                ],
-            },
-            network: NetworkSandboxPolicy::Restricted,
-            macos: Default::default(),
-            glob_scan_max_depth: None,
-            git: GitMode::ReadOnly,
-        },
+        selection: readable_root_profile("hide-cwd", &[(hidden.clone(), FileSystemAccess::None)]),
     };
     let marker = ws.join("ran");
     let output = Command::new(env!("CARGO_BIN_EXE_codex-linux-sandbox"))

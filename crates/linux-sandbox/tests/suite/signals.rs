@@ -11,7 +11,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-fn routes() -> Vec<&'static str> {
+/// The routes to run on this host: Landlock (""), the built-in executor, bubblewrap.
+pub(super) fn routes() -> Vec<&'static str> {
     let mut routes = vec![""];
     if is_root() || Path::new("/proc/sys/kernel/unprivileged_userns_clone").exists() {
         routes.push("builtin");
