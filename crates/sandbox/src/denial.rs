@@ -156,17 +156,22 @@ mod tests {
     use crate::resolve::{HostEnv, ResolveOptions, resolve_legacy};
     use codex_protocol::SandboxPolicy;
 
+    /// `policy` resolved with `/ws` as the working directory.
+    fn in_ws(policy: &SandboxPolicy, fs: &FakeFs) -> ResolvedPolicy {
+        resolve_legacy(
+            policy,
+            Path::new("/ws"),
+            &HostEnv::default(),
+            fs,
+            &ResolveOptions::default(),
+        )
+        .unwrap()
+    }
+
     #[test]
     fn denials_from_real_error_messages() {
         let fs = FakeFs::new().dir("/ws/.git").dir("/ws/src").dir("/etc");
-        let policy = resolve_legacy(
-            &SandboxPolicy::workspace_write(),
-            Path::new("/ws"),
-            &HostEnv::default(),
-            &fs,
-            &ResolveOptions::default(),
-        )
-        .unwrap();
+        let policy = in_ws(&SandboxPolicy::workspace_write(), &fs);
         let stderr = "\
 touch: cannot touch '.git/z': Read-only file system
 mkdir: cannot create directory ‘.codex/d’: Read-only file system
@@ -197,24 +202,17 @@ Failed to write file /etc/y.conf: Read-only file system (os error 30); no file w
     #[test]
     fn network_failures_under_a_policy_without_network() {
         let fs = FakeFs::new().dir("/ws");
-        let resolve = |policy: &SandboxPolicy| {
-            resolve_legacy(
-                policy,
-                Path::new("/ws"),
-                &HostEnv::default(),
-                &fs,
-                &ResolveOptions::default(),
-            )
-            .unwrap()
-        };
-        let off = resolve(&SandboxPolicy::workspace_write());
-        let on = resolve(&SandboxPolicy::WorkspaceWrite {
-            writable_roots: vec![],
-            network_access: true,
-            exclude_tmpdir_env_var: false,
-            exclude_slash_tmp: false,
-            read_only_access: Default::default(),
-        });
+        let off = in_ws(&SandboxPolicy::workspace_write(), &fs);
+        let on = in_ws(
+            &SandboxPolicy::WorkspaceWrite {
+                writable_roots: vec![],
+                network_access: true,
+                exclude_tmpdir_env_var: false,
+                exclude_slash_tmp: false,
+                read_only_access: Default::default(),
+            },
+            &fs,
+        );
         // As printed under this sandbox (`codex sandbox linux -s workspace-write`).
         let failures = [
             "curl: (6) Could not resolve host: example.com",
@@ -249,14 +247,7 @@ Failed to write file /etc/y.conf: Read-only file system (os error 30); no file w
             .dir("/root")
             .locked("/etc/shadow")
             .locked("/root");
-        let policy = resolve_legacy(
-            &SandboxPolicy::workspace_write(),
-            Path::new("/ws"),
-            &HostEnv::default(),
-            &fs,
-            &ResolveOptions::default(),
-        )
-        .unwrap();
+        let policy = in_ws(&SandboxPolicy::workspace_write(), &fs);
         let stderr = "\
 cat: /etc/shadow: Permission denied
 touch: cannot touch '/root/x': Permission denied
