@@ -680,26 +680,18 @@ fn inner_landlock_rules(policy: &ResolvedPolicy, abi: u8) -> Vec<LandlockRule> {
         path: path.to_path_buf(),
         access,
     };
-    let mut rules = Vec::new();
-    if policy.decide(Path::new("/")).access != FileSystemAccess::None {
-        rules.push(rule(Path::new("/"), LandlockAccess::ReadOnly));
+    let reads_root = policy.decide(Path::new("/")).access != FileSystemAccess::None;
+    let mut rules = if reads_root {
+        vec![rule(Path::new("/"), LandlockAccess::ReadOnly)]
     } else {
-        rules.extend(
-            policy
-                .rules()
-                .iter()
-                .filter(|r| r.access == FileSystemAccess::Read)
-                .map(|r| rule(&r.path, LandlockAccess::ReadOnly)),
-        );
-        rules.push(rule(Path::new("/proc"), LandlockAccess::ReadOnly));
-    }
-    rules.extend(
-        policy
-            .rules()
-            .iter()
-            .filter(|r| r.access == FileSystemAccess::Write)
-            .map(|r| rule(&r.path, LandlockAccess::ReadWrite)),
-    );
+        vec![rule(Path::new("/proc"), LandlockAccess::ReadOnly)]
+    };
+    // Each writable path; each readable one too where `/` as a whole is not.
+    rules.extend(policy.rules().iter().filter_map(|r| match r.access {
+        FileSystemAccess::Write => Some(rule(&r.path, LandlockAccess::ReadWrite)),
+        FileSystemAccess::Read if !reads_root => Some(rule(&r.path, LandlockAccess::ReadOnly)),
+        _ => None,
+    }));
     rules.push(rule(Path::new("/dev"), LandlockAccess::ReadWrite));
     rules.extend(terminal_rules());
     rules

@@ -471,9 +471,7 @@ fn the_user_namespace_probe_as_an_unprivileged_user() {
 /// `codex sandbox linux` says so before the command, which runs on the Landlock-only plan.
 #[test]
 fn root_without_cap_sys_admin_is_told_of_the_landlock_only_plan() {
-    let is_root = fs::read_to_string("/proc/self/status")
-        .is_ok_and(|s| s.lines().any(|l| l.starts_with("Uid:\t0\t")));
-    if !is_root || !Path::new("/usr/bin/setpriv").exists() {
+    if !codex_test_support::users::is_root() || !Path::new("/usr/bin/setpriv").exists() {
         println!("SKIP: needs root and setpriv");
         return;
     }
