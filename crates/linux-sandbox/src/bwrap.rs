@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
-/// Flags the plans need (`--perms` and `--ro-bind-data` came in bubblewrap 0.5).
-pub const REQUIRED_FLAGS: [&str; 7] = [
+/// Flags the plans need (`--perms` and `--ro-bind-data` came in bubblewrap 0.5), and
+/// `--as-pid-1`, with which the inner stage is the namespace's init.
+pub const REQUIRED_FLAGS: [&str; 8] = [
+    "--as-pid-1",
     "--perms",
     "--ro-bind-data",
     "--remount-ro",
@@ -71,17 +73,19 @@ fn cache_file() -> Option<PathBuf> {
     Some(base.join("codex").join("bwrap-probe.txt"))
 }
 
-/// What identifies one build of a binary.
+/// What identifies one build of a binary, and the flags it was checked for (a result
+/// cached by a build of ours that needed fewer must not vouch for more).
 fn identity(path: &Path) -> Option<String> {
     use std::os::unix::fs::MetadataExt;
     let meta = std::fs::metadata(path).ok()?;
     Some(format!(
-        "{}|{}|{}.{}|{}",
+        "{}|{}|{}.{}|{}|{}",
         path.display(),
         meta.len(),
         meta.mtime(),
         meta.mtime_nsec(),
-        meta.ino()
+        meta.ino(),
+        REQUIRED_FLAGS.join(",")
     ))
 }
 

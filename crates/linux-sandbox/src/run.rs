@@ -81,6 +81,10 @@ pub enum SandboxError {
     Spawn { program: String, source: io::Error },
     #[error("could not prepare the sandbox: {0}")]
     Setup(io::Error),
+    #[error(
+        "bubblewrap could not set up the sandbox (it exited with code {code}; its message is above), so nothing ran"
+    )]
+    Bubblewrap { code: i32 },
 }
 
 /// How the command ended, and which route ran it.
@@ -312,7 +316,12 @@ fn run_builtin(
             std::os::unix::process::CommandExt::exec(&mut child),
         ));
     }
-    let status = child.status();
+    // Whoever stops the helper stops the command (its session and group, which pid 1's mirror
+    // leads), and the helper still removes its mount points.
+    let status = child.spawn().and_then(|mut child| {
+        sys::forward_termination_to_group(child.id() as libc::pid_t);
+        child.wait()
+    });
     drop(report_write);
     status.map_err(|error| {
         let mut report = String::new();
@@ -511,20 +520,27 @@ fn run_bubblewrap(
     } else {
         bwrap_plan_with(policy, &BwrapFacts { uncreatable })
     };
-    let options = stage_options(policy, abi, request.tty, command)?;
-    // Placed above the data descriptors bubblewrap reads.
+    let mut options = stage_options(policy, abi, request.tty, command)?;
+    // Placed above the data descriptors bubblewrap reads; under bubblewrap, the stage's report
+    // of the command's death by a signal comes through the next one (see `stage::init`).
     let stage_fd = plan.empty_data_fds.iter().copied().max().unwrap_or(2) + 1;
+    let report_fd = stage_fd + 1;
+    if bwrap.is_some() {
+        options.splice(0..0, ["--init".into(), report_fd.to_string().into()]);
+    }
     let inner = InnerStage::new(options, stage_fd).map_err(SandboxError::Setup)?;
     let mut args: Vec<OsString> = plan.args.iter().map(OsString::from).collect();
     args.push("--chdir".into());
     args.push(request.command_cwd.clone().into());
 
-    let in_place = can_exec_in_place(mount_points.is_empty());
     let Some(bwrap) = bwrap else {
+        let in_place = can_exec_in_place(mount_points.is_empty());
         let status = run_builtin(request, &args, &inner, policy.network, in_place);
         mount_points.release_in_background();
         return status;
     };
+    // The stage is the namespace's init (instead of bubblewrap's), so no process is added.
+    args.push("--as-pid-1".into());
     args.push("--".into());
     args.extend(inner.argv.iter().cloned());
     let memfds: Vec<i32> = plan
@@ -540,8 +556,14 @@ fn run_bubblewrap(
         .zip(plan.empty_data_fds.iter().copied())
         .collect();
     placements.push(inner.placement());
+    // Non-blocking: read once bubblewrap has ended, when every writer is gone.
+    let (report_read, report_write) = sys::pipe_nonblocking().map_err(SandboxError::Setup)?;
+    placements.push((std::os::fd::AsRawFd::as_raw_fd(&report_write), report_fd));
     let targets: Vec<i32> = placements.iter().map(|(_, to)| *to).collect();
     let setup = move || {
+        // A session (and so a group) of its own, which SIGTERM, SIGINT and SIGHUP to the
+        // helper kill (bubblewrap's --new-session is for the command, further down).
+        sys::new_session()?;
         sys::kill_with_parent()?;
         // Park them high first, so placing them cannot clobber one another.
         for (i, (from, _)) in placements.iter().enumerate() {
@@ -554,10 +576,23 @@ fn run_bubblewrap(
     };
     let mut bwrap_command = vec![bwrap.path.clone().into_os_string()];
     bwrap_command.extend(args);
-    let status = start(&bwrap_command, &request.command_cwd, in_place, setup);
+    // Always waiting, never exec'ing bubblewrap in place: bubblewrap reports a death by
+    // signal N as exit code 128 + N, and only a process above it can end the same way.
+    let status = supervise(&bwrap_command, &request.command_cwd, setup);
+    drop(report_write);
     drop(inner);
     mount_points.release_in_background();
-    status
+    let status = status?;
+    // A zero byte once the stage runs as init; then the signal that killed the command, if one.
+    let mut report = [0u8; 2];
+    let reported = io::Read::read(&mut std::fs::File::from(report_read), &mut report).unwrap_or(0);
+    match (reported, status.code()) {
+        (0, Some(code)) if code != 0 => Err(SandboxError::Bubblewrap { code }),
+        (2, _) if report[1] > 0 => Ok(std::os::unix::process::ExitStatusExt::from_raw(i32::from(
+            report[1],
+        ))),
+        _ => Ok(status),
+    }
 }
 
 /// The embedded freestanding inner stage (empty where it is not built), for tests.

@@ -12,8 +12,13 @@
 //! Arguments (built by `run.rs`, never by hand):
 //!
 //! ```text
-//! [--tty] [--landlock HANDLED READ FILE] [--read PATH | --write PATH]… [--seccomp HEX] -- CMD ARGS…
+//! [--init FD] [--tty] [--landlock HANDLED READ FILE] [--read PATH | --write PATH]… [--seccomp HEX] -- CMD ARGS…
 //! ```
+//!
+//! With `--init FD` (under bubblewrap, run with `--as-pid-1`) the stage is pid 1 of the pid
+//! namespace: it forks, the child goes on to become the command, and this process stays as
+//! the namespace's init (see [`init`]), telling the helper outside through descriptor `FD` of a
+//! death by signal, which bubblewrap would report as exit code 128 + N.
 //!
 //! `HANDLED`, `READ` and `FILE` are Landlock access masks (decimal): the rights the ruleset
 //! handles, those a `--read` path gets (a `--write` path gets all handled rights), and those
@@ -43,6 +48,7 @@ type CStr = *const u8;
 /// of them, all valid for the rest of the process.
 pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
     let mut tty = false;
+    let mut init_report: Option<usize> = None;
     let mut landlock: Option<[u64; 3]> = None;
     let mut seccomp: Option<CStr> = None;
     let mut i = 1;
@@ -51,6 +57,12 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
         let takes = if eq(arg, b"--tty") {
             tty = true;
             0
+        } else if eq(arg, b"--init") {
+            match args.get(i + 1).and_then(|a| decimal(*a)) {
+                Some(fd) if fd > 2 && fd < u64::from(u32::MAX) => init_report = Some(fd as usize),
+                _ => return fail(b"--init needs a descriptor above 2", None),
+            }
+            1
         } else if eq(arg, b"--landlock") {
             let mut masks = [0u64; 3];
             for (k, mask) in masks.iter_mut().enumerate() {
@@ -79,6 +91,15 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
         return fail(b"no command given", None);
     }
 
+    if let Some(report) = init_report {
+        // The parent stays as init and never returns; the child (a fork: a copy of this small
+        // process, no memory shared) becomes the command.
+        match integers(sys::CLONE, [SIGCHLD, 0, 0, 0, 0, 0]) {
+            Ok(0) => {}
+            Ok(command) => init(command, report),
+            Err(e) => return fail(b"starting the command under its init", Some(e)),
+        }
+    }
     if tty {
         // bubblewrap's --new-session may have made the session in a parent of this process;
         // the terminal needs a session this process leads (setsid fails, harmlessly, when it
@@ -133,6 +154,54 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
     EXIT_NOT_RUN
 }
 
+/// Pid 1 of the namespace once the command (`command`, its child) runs: reaps every process
+/// orphaned in the namespace, and when the command ends, ends too, with its exit code —
+/// which ends the namespace and everything left in it, as bubblewrap's own init would. A
+/// death by signal N is exit code 128 + N (pid 1 cannot die of a signal it does not handle),
+/// so the signal is first written, as one byte, to descriptor `report`, which leads to the
+/// helper outside: it then dies of that signal itself. A zero byte written first says that
+/// the namespace was set up (bubblewrap's own failures exit 1, like many commands). Every
+/// other descriptor is closed, and
+/// this process is made non-dumpable so the command cannot reach `report` through
+/// `/proc/1/fd`. Only system calls, no memory shared: nothing here can fail in a way that
+/// leaves the namespace without its init.
+fn init(command: usize, report: usize) -> ! {
+    let report_byte = |byte: u8| {
+        let byte = [byte];
+        // SAFETY: one byte from a live array.
+        let _ = unsafe { sys::call(sys::WRITE, [report, byte.as_ptr() as usize, 1, 0, 0, 0]) };
+    };
+    report_byte(0);
+    let _ = integers(sys::PRCTL, [PR_SET_DUMPABLE, 0, 0, 0, 0, 0]);
+    if report > 0 {
+        let _ = integers(sys::CLOSE_RANGE, [0, report - 1, 0, 0, 0, 0]);
+    }
+    let _ = integers(
+        sys::CLOSE_RANGE,
+        [report + 1, u32::MAX as usize, 0, 0, 0, 0],
+    );
+    loop {
+        let mut status: i32 = 0;
+        let status_at: *mut i32 = &mut status;
+        // SAFETY: `status_at` points at an i32 of ours for wait4 to fill; no rusage.
+        let reaped = unsafe { sys::call(sys::WAIT4, [usize::MAX, status_at as usize, 0, 0, 0, 0]) };
+        match reaped {
+            Ok(pid) if pid == command => {
+                let signal = status & 0x7f;
+                if signal == 0 {
+                    sys::exit((status >> 8) & 0xff);
+                }
+                report_byte(signal as u8);
+                sys::exit(128 + signal);
+            }
+            Ok(_) | Err(EINTR) => {}
+            Err(_) => sys::exit(EXIT_SETUP),
+        }
+    }
+}
+
+const SIGCHLD: usize = 17;
+const PR_SET_DUMPABLE: usize = 4;
 const TIOCSCTTY: usize = 0x540E;
 const PR_SET_NO_NEW_PRIVS: usize = 38;
 const PR_SET_SECCOMP: usize = 22;
@@ -155,6 +224,7 @@ const MAX_FILTER_LEN: usize = 4096;
 const PATH_MAX: usize = 4096;
 
 const ENOENT: i32 = 2;
+const EINTR: i32 = 4;
 const ENOEXEC: i32 = 8;
 const EACCES: i32 = 13;
 const ENOTDIR: i32 = 20;
@@ -517,12 +587,13 @@ pub mod sys {
         pub const WRITE: usize = 1;
         pub const CLOSE: usize = 3;
         pub const IOCTL: usize = 16;
+        pub const CLONE: usize = 56;
+        pub const WAIT4: usize = 61;
         pub const EXECVE: usize = 59;
         pub const SETSID: usize = 112;
         pub const CAPGET: usize = 125;
         pub const CAPSET: usize = 126;
         pub const PRCTL: usize = 157;
-        #[allow(dead_code)]
         pub const EXIT_GROUP: usize = 231;
         pub const OPENAT: usize = 257;
     }
@@ -531,12 +602,13 @@ pub mod sys {
         pub const WRITE: usize = 64;
         pub const CLOSE: usize = 57;
         pub const IOCTL: usize = 29;
+        pub const CLONE: usize = 220;
+        pub const WAIT4: usize = 260;
         pub const EXECVE: usize = 221;
         pub const SETSID: usize = 157;
         pub const CAPGET: usize = 90;
         pub const CAPSET: usize = 91;
         pub const PRCTL: usize = 167;
-        #[allow(dead_code)]
         pub const EXIT_GROUP: usize = 94;
         pub const OPENAT: usize = 56;
     }
@@ -585,8 +657,7 @@ pub mod sys {
         }
     }
 
-    /// Ends the process (the freestanding program's way out; the crate's stage returns).
-    #[allow(dead_code)]
+    /// Ends the process (the freestanding program's way out, and pid 1's).
     pub fn exit(code: i32) -> ! {
         loop {
             // SAFETY: exit_group takes an integer only.

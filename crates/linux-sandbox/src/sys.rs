@@ -254,10 +254,19 @@ pub fn install_seccomp_filter(program: &[libc::sock_filter]) -> io::Result<()> {
 
 /// A pipe, both ends closed on exec: (read end, write end).
 pub fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    pipe_with(libc::O_CLOEXEC)
+}
+
+/// [`pipe`] whose reads and writes never block.
+pub fn pipe_nonblocking() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
+    pipe_with(libc::O_CLOEXEC | libc::O_NONBLOCK)
+}
+
+fn pipe_with(flags: libc::c_int) -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     use std::os::fd::FromRawFd;
     let mut fds = [0; 2];
     // SAFETY: pipe2 fills the two integers we own.
-    check(unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) })?;
+    check(unsafe { libc::pipe2(fds.as_mut_ptr(), flags) })?;
     // SAFETY: just made, ours alone.
     Ok(unsafe {
         (
@@ -942,6 +951,11 @@ pub fn fork_and_mirror_child() -> io::Result<()> {
         exit_on_crash();
         return Ok(());
     }
+    // The parent needs no descriptor but the standard ones. Closing the rest also closes its
+    // copy of the pipe on which whoever spawned this process learns of the exec (std's
+    // `spawn` waits for its end): once the child has started the command, the spawner gets
+    // the pid and can forward signals to it.
+    let _ = close_range(3, libc::c_uint::MAX);
     let mut status = 0;
     loop {
         // SAFETY: waiting for our own child.

@@ -94,6 +94,41 @@ fn a_denied_working_directory_is_refused_with_its_name() {
 /// and why — not only an errno.
 #[test]
 fn a_builtin_failure_says_which_step_failed() {
+    let Some((code, stderr, ran)) = without_user_namespaces("builtin") else {
+        return;
+    };
+    assert_eq!(code, Some(125), "{stderr}");
+    assert!(!ran, "nothing ran");
+    assert!(
+        stderr.contains("could not be set up (unshare: ")
+            && stderr.contains("user namespaces may be blocked on this host"),
+        "{stderr}"
+    );
+}
+
+/// The same under `/usr/bin/bwrap`: its own failure (exit 1) is not passed off as the
+/// command's exit code 1.
+#[test]
+fn a_bubblewrap_failure_is_not_taken_for_the_commands_exit_code() {
+    if !super::conformance::have("/usr/bin/bwrap") {
+        println!("SKIP: no /usr/bin/bwrap");
+        return;
+    }
+    let Some((code, stderr, ran)) = without_user_namespaces("bubblewrap") else {
+        return;
+    };
+    assert_eq!(code, Some(125), "{stderr}");
+    assert!(!ran, "nothing ran");
+    assert!(
+        stderr.starts_with("bwrap: ")
+            && stderr.contains("bubblewrap could not set up the sandbox (it exited with code 1"),
+        "{stderr}"
+    );
+}
+
+/// The helper on route `force`, as `nobody` where no user namespace may be made, running
+/// `touch` on a marker: its exit code, its stderr, and whether the marker was made.
+fn without_user_namespaces(force: &str) -> Option<(Option<i32>, String, bool)> {
     use std::ffi::OsStr;
     let dir = tempfile::tempdir().unwrap();
     let ws = std::fs::canonicalize(dir.path()).unwrap();
@@ -108,16 +143,8 @@ fn a_builtin_failure_says_which_step_failed() {
         .map(OsStr::new)
         .chain([marker.as_os_str()])
         .collect();
-    let force = [(codex_linux_sandbox::FORCE_ENV, OsStr::new("builtin"))];
-    let Some(output) = codex_test_support::users::as_nobody(true, &argv, &ws, &force) else {
-        return;
-    };
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(125), "{stderr}");
-    assert!(!marker.exists(), "nothing ran");
-    assert!(
-        stderr.contains("could not be set up (unshare: ")
-            && stderr.contains("user namespaces may be blocked on this host"),
-        "{stderr}"
-    );
+    let force = [(codex_linux_sandbox::FORCE_ENV, OsStr::new(force))];
+    let output = codex_test_support::users::as_nobody(true, &argv, &ws, &force)?;
+    let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+    Some((output.status.code(), stderr, marker.exists()))
 }

@@ -1,11 +1,13 @@
 //! Signals reach the command on every route. The init of a pid namespace ignores every
 //! signal it has no handler for (even from inside), so the command must not be it: a command
 //! that is sent SIGTERM or SIGINT, by itself or by anyone, must end as it would outside the
-//! sandbox, and the helper must end the same way — except under `/usr/bin/bwrap`, which
-//! reports a command's death by signal N as exit code 128 + N, as a shell does.
+//! sandbox, and the helper must end the same way (under `/usr/bin/bwrap` too, which itself
+//! reports a death by signal N as exit code 128 + N). A command exiting with code 128 + N
+//! is not mistaken for one that died of signal N. Whoever stops the helper stops the
+//! command.
 
 use super::conformance::{have, is_root};
-use super::mount_points::{helper, workspace_write_request};
+use super::mount_points::{gone_soon, helper, workspace_write_request};
 use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -39,18 +41,76 @@ fn a_signal_ends_the_command_as_it_would_outside() {
                 "",
                 "{route}: signal {signal} was ignored"
             );
-            if route == "bubblewrap" {
-                assert_eq!(
-                    output.status.code(),
-                    Some(128 + signal),
-                    "{route}: {output:?}"
-                );
-            } else {
-                assert_eq!(output.status.signal(), Some(signal), "{route}: {output:?}");
-            }
+            assert_eq!(output.status.signal(), Some(signal), "{route}: {output:?}");
             assert!(
                 started.elapsed() < Duration::from_secs(3),
                 "{route}: waited"
+            );
+        }
+    }
+}
+
+/// A plain exit with a code above 128 stays an exit code (bubblewrap alone makes the two
+/// look alike).
+#[test]
+fn an_exit_code_above_128_is_not_taken_for_a_signal() {
+    for route in routes() {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = std::fs::canonicalize(dir.path()).unwrap();
+        let status = helper(&ws, route, "exit 143").status().unwrap();
+        assert_eq!(status.code(), Some(143), "{route}: {status:?}");
+    }
+}
+
+/// SIGTERM, SIGINT or SIGHUP to the helper while it waits for the command (here: to remove
+/// mount points afterwards) end the command at once, and the helper with it, on every route.
+/// All at once (each command would go on for a second if not stopped).
+#[test]
+fn stopping_the_helper_stops_the_command() {
+    let mut running = Vec::new();
+    for route in routes() {
+        for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+            let dir = tempfile::tempdir().unwrap();
+            let ws = std::fs::canonicalize(dir.path()).unwrap();
+            let command = helper(&ws, route, "touch started; sleep 1; touch finished")
+                .spawn()
+                .unwrap();
+            running.push((route, signal, dir, ws, command));
+        }
+    }
+    for (route, signal, _, ws, command) in &mut running {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ws.join("started").exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{route}: the command did not start"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(command.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success());
+    }
+    for (route, signal, _, _, command) in &mut running {
+        let status = command.wait().unwrap();
+        assert!(
+            status.signal().is_some(),
+            "{route}: signal {signal} to the helper did not stop it: {status:?}"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    for (route, signal, _, ws, _) in &running {
+        assert!(
+            !ws.join("finished").exists(),
+            "{route}: signal {signal} to the helper left the command running"
+        );
+        for name in [".git", ".codex", ".agents"] {
+            assert!(
+                gone_soon(&ws.join(name)),
+                "{route}: signal {signal} to the helper left the mount point {name} behind"
             );
         }
     }
