@@ -8,5 +8,6 @@ mod foreign_abis;
 mod inner_stage;
 mod kernel_properties;
 mod mount_points;
+mod no_landlock;
 mod refusals;
 mod signals;
