@@ -433,6 +433,60 @@ fn a_missing_bubblewrap_is_one_warning_in_the_event_stream() {
     assert!(hidden(&["--json", "-s", "danger-full-access", "hi"]).is_empty());
 }
 
+/// On a kernel without Landlock (a seccomp filter answering ENOSYS to its calls, as some
+/// container runtimes do: `crates/linux-sandbox/tests/no_landlock.py`), the session starts
+/// with one warning saying so, and commands still run sandboxed, in a namespace view (the
+/// command is pid 2 of its pid namespace), writing inside the workspace only.
+#[test]
+fn without_landlock_one_warning_and_commands_run_in_a_namespace_view() {
+    let python = Path::new("/usr/bin/python3");
+    if !python.exists() {
+        println!("SKIP: no /usr/bin/python3");
+        return;
+    }
+    let wrapper =
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../linux-sandbox/tests/no_landlock.py");
+    let ws = Workspace::new();
+    let outside = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "echo pid=$$; touch made; touch {}/x 2>/dev/null || echo outside-denied",
+        outside.path().display()
+    );
+    let server = ResponsesServer::start(vec![
+        Reply::Events(vec![
+            function_call("c1", "exec_command", &json!({"cmd": cmd})),
+            completed("r1", 1, 1),
+        ]),
+        Reply::Events(vec![message("Done."), completed("r2", 1, 1)]),
+    ]);
+    let mut command = Command::new(python);
+    command.arg(&wrapper).args(ws.argv(
+        &server,
+        &[FULL_AUTO_NO_SHARED_TMP.as_slice(), &["go"]].concat(),
+    ));
+    let out = run(command, b"");
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let events = events(&out);
+    let warnings: Vec<&str> = events
+        .iter()
+        .filter(|e| e["item"]["type"] == "error")
+        .filter_map(|e| e["item"]["message"].as_str())
+        .collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].contains("Landlock ABI 0 is too old"),
+        "{warnings:?}"
+    );
+    let done = events
+        .iter()
+        .find(|e| e["type"] == "item.completed" && e["item"]["type"] == "command_execution")
+        .expect("the command ran");
+    let output = done["item"]["aggregated_output"].as_str().unwrap();
+    assert_eq!(output, "pid=2\noutside-denied\n", "{done}");
+    assert!(ws.dir.path().join("made").exists());
+    assert!(!outside.path().join("x").exists());
+}
+
 /// Ctrl-C ends the run at once with exit code 1, and nothing the command started survives.
 #[test]
 fn an_interrupt_kills_the_running_command_and_its_children() {
