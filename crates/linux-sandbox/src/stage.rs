@@ -161,10 +161,9 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
 /// so the signal is first written, as one byte, to descriptor `report`, which leads to the
 /// helper outside: it then dies of that signal itself. A zero byte written first says that
 /// the namespace was set up (bubblewrap's own failures exit 1, like many commands). Every
-/// other descriptor is closed, and
-/// this process is made non-dumpable so the command cannot reach `report` through
-/// `/proc/1/fd`. Only system calls, no memory shared: nothing here can fail in a way that
-/// leaves the namespace without its init.
+/// other descriptor is closed, and this process is made non-dumpable so the command cannot
+/// reach `report` through `/proc/1/fd`. Only system calls, no memory shared: nothing here can
+/// fail in a way that leaves the namespace without its init.
 fn init(command: usize, report: usize) -> ! {
     let report_byte = |byte: u8| {
         let byte = [byte];
@@ -173,9 +172,8 @@ fn init(command: usize, report: usize) -> ! {
     };
     report_byte(0);
     let _ = integers(sys::PRCTL, [PR_SET_DUMPABLE, 0, 0, 0, 0, 0]);
-    if report > 0 {
-        let _ = integers(sys::CLOSE_RANGE, [0, report - 1, 0, 0, 0, 0]);
-    }
+    // `report` is above 2 (checked with the arguments).
+    let _ = integers(sys::CLOSE_RANGE, [0, report - 1, 0, 0, 0, 0]);
     let _ = integers(
         sys::CLOSE_RANGE,
         [report + 1, u32::MAX as usize, 0, 0, 0, 0],
