@@ -5,6 +5,7 @@
 
 use super::conformance::{Tree, User, is_root, readable_root_profile};
 use codex_protocol::FileSystemAccess;
+use std::ffi::OsStr;
 use std::process::Command;
 
 #[test]
@@ -94,11 +95,9 @@ fn a_denied_working_directory_is_refused_with_its_name() {
 /// and why — not only an errno.
 #[test]
 fn a_builtin_failure_says_which_step_failed() {
-    let Some((code, stderr, ran)) = without_user_namespaces("builtin") else {
+    let Some(stderr) = refused_without_user_namespaces("builtin", &[]) else {
         return;
     };
-    assert_eq!(code, Some(125), "{stderr}");
-    assert!(!ran, "nothing ran");
     assert!(
         stderr.contains("could not be set up (unshare: ")
             && stderr.contains("user namespaces may be blocked on this host"),
@@ -114,11 +113,9 @@ fn a_bubblewrap_failure_is_not_taken_for_the_commands_exit_code() {
         println!("SKIP: no /usr/bin/bwrap");
         return;
     }
-    let Some((code, stderr, ran)) = without_user_namespaces("bubblewrap") else {
+    let Some(stderr) = refused_without_user_namespaces("bubblewrap", &[]) else {
         return;
     };
-    assert_eq!(code, Some(125), "{stderr}");
-    assert!(!ran, "nothing ran");
     assert!(
         stderr.starts_with("bwrap: ")
             && stderr.contains("bubblewrap could not set up the sandbox (it exited with code 1"),
@@ -126,25 +123,31 @@ fn a_bubblewrap_failure_is_not_taken_for_the_commands_exit_code() {
     );
 }
 
-/// The helper on route `force`, as `nobody` where no user namespace may be made, running
-/// `touch` on a marker: its exit code, its stderr, and whether the marker was made.
-fn without_user_namespaces(force: &str) -> Option<(Option<i32>, String, bool)> {
-    use std::ffi::OsStr;
+/// The helper on route `force` (started through `wrapper`, a program and its arguments that
+/// run the rest, when given), as `nobody` where no user namespace may be made, running `touch`
+/// on a marker: it must refuse, exit 125, with the marker not made. Its stderr, or `None`
+/// (after a `SKIP` line) where nobody cannot be played.
+pub(super) fn refused_without_user_namespaces(force: &str, wrapper: &[&OsStr]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let ws = std::fs::canonicalize(dir.path()).unwrap();
-    // Nobody's, so that a command that ran could leave its marker.
-    std::os::unix::fs::chown(&ws, Some(65534), Some(65534)).unwrap();
     let marker = ws.join("ran");
     let request = super::mount_points::workspace_write_request(&ws);
     let exe = env!("CARGO_BIN_EXE_codex-linux-sandbox");
     let words = [exe, "--request", &request, "--", "touch"];
-    let argv: Vec<&OsStr> = words
+    let argv: Vec<&OsStr> = wrapper
         .iter()
-        .map(OsStr::new)
+        .copied()
+        .chain(words.iter().map(OsStr::new))
         .chain([marker.as_os_str()])
         .collect();
-    let force = [(codex_linux_sandbox::FORCE_ENV, OsStr::new(force))];
-    let output = codex_test_support::users::as_nobody(true, &argv, &ws, &force)?;
+    let env = [(codex_linux_sandbox::FORCE_ENV, OsStr::new(force))];
+    if is_root() {
+        // Nobody's, so that a command that ran could leave its marker.
+        std::os::unix::fs::chown(&ws, Some(65534), Some(65534)).unwrap();
+    }
+    let output = codex_test_support::users::as_nobody(true, &argv, &ws, &env)?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    Some((output.status.code(), stderr, marker.exists()))
+    assert_eq!(output.status.code(), Some(125), "{force:?}: {stderr}");
+    assert!(!marker.exists(), "{force:?}: the command ran");
+    Some(stderr)
 }
