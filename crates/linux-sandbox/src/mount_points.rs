@@ -115,8 +115,15 @@ impl MountPoints {
                     libc::fchmod(dir.as_raw_fd(), 0o755);
                     libc::fsetxattr(dir.as_raw_fd(), MARKER.as_ptr(), c"1".as_ptr().cast(), 1, 0)
                 };
-            } else if !is_empty_dir(&dir).map_err(named)? {
-                return Ok(Claim::NotEmpty);
+            } else {
+                match is_empty_dir(&dir) {
+                    Ok(true) => {}
+                    Ok(false) => return Ok(Claim::NotEmpty),
+                    // Removed since it was opened (reading a removed directory fails so): its
+                    // last user's janitor got to it first. Start over.
+                    Err(e) if e.raw_os_error() == Some(libc::ENOENT) => continue,
+                    Err(e) => return Err(named(e)),
+                }
             }
             hold_shared(&dir).map_err(named)?;
             // Removed (or replaced) before we held it: start over.
@@ -156,6 +163,35 @@ impl MountPoints {
         if self.held.is_empty() {
             return None;
         }
+        // Where no janitor can be started, `self` is dropped on return: released here and now.
+        self.start_janitor(None).unwrap_or(None)
+    }
+
+    /// Starts the janitor of a process about to exec bubblewrap in place (the command's
+    /// namespaces end with bubblewrap), before that exec: the janitor holds the mount points
+    /// while the command runs, relays what the inner stage's init reports through `watch`
+    /// (see [`Watch`]), and once bubblewrap has ended removes what it is the last user of.
+    /// Gives the mount points back where it cannot be started; the caller then waits for
+    /// bubblewrap itself.
+    pub fn watch_bubblewrap(mut self, watch: &Watch) -> Result<libc::pid_t, MountPoints> {
+        let fds = [
+            watch.report.as_raw_fd(),
+            watch.ack.as_raw_fd(),
+            watch.target.as_raw_fd(),
+            watch.stderr.as_raw_fd(),
+        ];
+        match self.start_janitor(Some(fds)) {
+            Ok(Some(pid)) => Ok(pid),
+            _ => Err(self),
+        }
+    }
+
+    /// Starts the janitor (with the watch's descriptors, if given): its pid, `None` when there
+    /// was nothing for it to do, or `Err` (with nothing changed) where it could not start.
+    fn start_janitor(
+        &mut self,
+        watch: Option<[libc::c_int; 4]>,
+    ) -> Result<Option<libc::pid_t>, ()> {
         // Everything the janitor needs is made here and left in place for it (it shares our
         // memory, and may outlive us).
         let jobs: Vec<(libc::c_int, Option<CString>)> = self
@@ -172,11 +208,12 @@ impl MountPoints {
             .collect();
         // Nothing that may have to be removed (only the user's own empty directories, held):
         // releasing is closing them, which takes no process of its own.
-        if jobs.iter().all(|(_, path)| path.is_none()) {
+        if watch.is_none() && jobs.iter().all(|(_, path)| path.is_none()) {
             self.held.clear();
-            return None;
+            return Ok(None);
         }
         let mut keep: Vec<libc::c_uint> = jobs.iter().map(|(fd, _)| *fd as libc::c_uint).collect();
+        keep.extend(watch.iter().flatten().map(|fd| *fd as libc::c_uint));
         keep.sort_unstable();
         // The hand-over below waits for the janitor; started on another CPU, that is two
         // wake-ups of an idle CPU (about 70 us in this VM). Started on ours (it inherits the
@@ -197,6 +234,7 @@ impl MountPoints {
         let janitor: &'static Janitor = Box::leak(Box::new(Janitor {
             jobs,
             keep,
+            watch,
             starting: std::sync::atomic::AtomicU32::new(1),
             affinity,
         }));
@@ -229,7 +267,7 @@ impl MountPoints {
         });
         let Ok(pid) = started else {
             restore_affinity();
-            return None; // dropped on return: released here and now
+            return Err(());
         };
         // Whoever started us may kill our group and session as soon as we exit (core does, to
         // end what a command left behind): the janitor must have left both by then.
@@ -261,7 +299,7 @@ impl MountPoints {
         restore_affinity();
         // Closing our copies keeps the locks: the janitor's copies hold them.
         self.held.clear();
-        Some(pid)
+        Ok(Some(pid))
     }
 }
 
@@ -270,6 +308,8 @@ impl MountPoints {
 struct Janitor {
     jobs: Vec<(libc::c_int, Option<CString>)>,
     keep: Vec<libc::c_uint>,
+    /// The [`Watch`]'s report, ack, target and stderr descriptors, for a watching janitor.
+    watch: Option<[libc::c_int; 4]>,
     /// 1 until the janitor has left our session; a futex.
     starting: std::sync::atomic::AtomicU32,
     /// The CPU mask to go back to, when the janitor was started on our CPU alone.
@@ -303,6 +343,19 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
             libc::sched_yield();
         }
         let _ = sys::close_all_but(0, &janitor.keep);
+        if let Some([report, ack, target, stderr]) = janitor.watch {
+            relay(report, ack, target, stderr);
+            // Nothing can use a mount point any more once bubblewrap has ended: by then its
+            // child, the namespace's init, has ended, and with it the whole pid namespace.
+            if janitor.jobs.iter().any(|(_, path)| path.is_some()) {
+                let mut target = libc::pollfd {
+                    fd: target,
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                while libc::poll(&mut target, 1, -1) != 1 {}
+            }
+        }
         for (fd, path) in &janitor.jobs {
             if let Some(path) = path
                 && libc::flock(*fd, libc::LOCK_EX | libc::LOCK_NB) == 0
@@ -311,6 +364,79 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
             }
         }
         libc::_exit(0)
+    }
+}
+
+/// How the inner stage's init reaches a process that has become bubblewrap (which reports a
+/// command's death by signal N as exit code 128 + N): the init writes a zero byte to `report`
+/// once the namespace is set up, then the signal that killed the command, if one did, and
+/// waits on `ack` before it ends; the janitor then kills `target` (this process, as
+/// bubblewrap) with that signal, so that whoever waits for this process sees it end as the
+/// command did. Where the report ends without the zero byte, bubblewrap failed (it exits 1,
+/// after its own message), and the janitor says so on `stderr`.
+pub struct Watch {
+    pub report: OwnedFd,
+    pub ack: OwnedFd,
+    pub target: OwnedFd,
+    pub stderr: OwnedFd,
+}
+
+/// The watching janitor's relay (see [`Watch`]); system calls only.
+fn relay(report: libc::c_int, ack: libc::c_int, target: libc::c_int, stderr: libc::c_int) {
+    let mut started = false;
+    let mut ack_open = true;
+    loop {
+        // The report does not block (its reader after bubblewrap, when no janitor watches,
+        // must not hang): wait until it has something, or has ended. With every signal
+        // blocked here, neither call is interrupted, and neither fails on the way (they
+        // would set the errno the helper's thread also uses while it still runs).
+        let mut ready = libc::pollfd {
+            fd: report,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        // SAFETY: polling one descriptor of ours.
+        if unsafe { libc::poll(&mut ready, 1, -1) } != 1 {
+            break;
+        }
+        let mut byte = 0u8;
+        // SAFETY: reading one byte into a local.
+        let n = unsafe { libc::read(report, (&mut byte as *mut u8).cast(), 1) };
+        match n {
+            1 if byte == 0 => started = true,
+            1 => {
+                // SAFETY: a signal to the process the pidfd names, then closing our own
+                // descriptor (once: the init goes on if the signal could not be sent).
+                unsafe {
+                    libc::syscall(
+                        libc::SYS_pidfd_send_signal,
+                        target,
+                        libc::c_int::from(byte),
+                        std::ptr::null::<libc::siginfo_t>(),
+                        0,
+                    );
+                    if ack_open {
+                        libc::close(ack);
+                        ack_open = false;
+                    }
+                }
+            }
+            0 => break,
+            // Every signal is blocked here, so an error is not an interruption: give up.
+            _ => break,
+        }
+    }
+    // SAFETY: closing our own descriptors, writing a static message.
+    unsafe {
+        if ack_open {
+            libc::close(ack);
+        }
+        if !started {
+            let message = b"codex-linux-sandbox: bubblewrap ended before the sandbox was set up (its message, if any, is above), so nothing ran\n";
+            libc::write(stderr, message.as_ptr().cast(), message.len());
+        }
+        libc::close(stderr);
+        libc::close(report);
     }
 }
 
@@ -448,6 +574,19 @@ fn has_marker(dir: &OwnedFd) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What a claim meets when another command's janitor removes the directory between its
+    /// open and its read: ENOENT, after which the claim starts over.
+    #[test]
+    fn reading_a_removed_directory_fails_with_enoent() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join(".git");
+        std::fs::create_dir(&path).unwrap();
+        let dir = open_dir(&CString::new(path.as_os_str().as_bytes()).unwrap()).unwrap();
+        std::fs::remove_dir(&path).unwrap();
+        let error = is_empty_dir(&dir).unwrap_err();
+        assert_eq!(error.raw_os_error(), Some(libc::ENOENT), "{error}");
+    }
 
     #[test]
     fn only_a_directory_without_entries_is_empty() {

@@ -10,7 +10,7 @@
 
 use crate::bwrap::{self, BwrapProblem};
 use crate::landlock_apply::{self, LandlockError, MIN_ABI};
-use crate::mount_points::{Claim, MountPoints};
+use crate::mount_points::{Claim, MountPoints, Watch};
 use crate::seccomp_apply::{self, SeccompError};
 use crate::sys;
 use codex_protocol::{FileSystemAccess, NetworkSandboxPolicy};
@@ -524,9 +524,14 @@ fn run_bubblewrap(
     // Placed above the data descriptors bubblewrap reads; under bubblewrap, the stage's report
     // of the command's death by a signal comes through the next one (see `stage::init`).
     let stage_fd = plan.empty_data_fds.iter().copied().max().unwrap_or(2) + 1;
-    let report_fd = stage_fd + 1;
+    let (report_fd, ack_fd) = (stage_fd + 1, stage_fd + 2);
     if bwrap.is_some() {
-        options.splice(0..0, ["--init".into(), report_fd.to_string().into()]);
+        let init = [
+            "--init".into(),
+            report_fd.to_string().into(),
+            ack_fd.to_string().into(),
+        ];
+        options.splice(0..0, init);
     }
     let inner = InnerStage::new(options, stage_fd).map_err(SandboxError::Setup)?;
     let mut args: Vec<OsString> = plan.args.iter().map(OsString::from).collect();
@@ -556,28 +561,47 @@ fn run_bubblewrap(
         .zip(plan.empty_data_fds.iter().copied())
         .collect();
     placements.push(inner.placement());
-    // Non-blocking: read once bubblewrap has ended, when every writer is gone.
+    // The init's report (see `stage::init`), read without blocking, and the pipe it waits on
+    // after reporting a signal.
     let (report_read, report_write) = sys::pipe_nonblocking().map_err(SandboxError::Setup)?;
+    let (ack_read, ack_write) = sys::pipe().map_err(SandboxError::Setup)?;
     placements.push((std::os::fd::AsRawFd::as_raw_fd(&report_write), report_fd));
-    let targets: Vec<i32> = placements.iter().map(|(_, to)| *to).collect();
-    let setup = move || {
-        // A session (and so a group) of its own, which SIGTERM, SIGINT and SIGHUP to the
-        // helper kill (bubblewrap's --new-session is for the command, further down).
-        sys::new_session()?;
-        sys::kill_with_parent()?;
-        // Park them high first, so placing them cannot clobber one another.
-        for (i, (from, _)) in placements.iter().enumerate() {
-            sys::move_descriptor(*from, 900 + i as i32)?;
-        }
-        for (i, (_, to)) in placements.iter().enumerate() {
-            sys::move_descriptor(900 + i as i32, *to)?;
-        }
-        sys::close_descriptors_above_stderr(&targets)
-    };
+    placements.push((std::os::fd::AsRawFd::as_raw_fd(&ack_read), ack_fd));
     let mut bwrap_command = vec![bwrap.path.clone().into_os_string()];
     bwrap_command.extend(args);
-    // Always waiting, never exec'ing bubblewrap in place: bubblewrap reports a death by
-    // signal N as exit code 128 + N, and only a process above it can end the same way.
+
+    // Becoming bubblewrap costs no extra process nor its end (about 0.6 ms here, most of it
+    // waking the waiting process on another CPU and then its caller). A janitor started first
+    // relays a death by signal (bubblewrap would make it exit code 128 + N), holds the mount
+    // points, and removes them once bubblewrap has ended.
+    let mount_points = if can_exec_in_place(true) {
+        let watch = sys::pidfd_of_self().and_then(|target| {
+            Ok(Watch {
+                report: report_read.try_clone()?,
+                ack: ack_write.try_clone()?,
+                target,
+                stderr: sys::duplicate_stderr()?,
+            })
+        });
+        match watch {
+            Ok(watch) => match mount_points.watch_bubblewrap(&watch) {
+                Ok(_janitor) => {
+                    // Our copies of the watch go with the exec (close-on-exec).
+                    let setup = bubblewrap_setup(placements, false);
+                    return start(&bwrap_command, &request.command_cwd, true, setup);
+                }
+                Err(points) => points,
+            },
+            // No pidfd (kernels before 5.3): this process waits instead.
+            Err(_) => mount_points,
+        }
+    } else {
+        mount_points
+    };
+    // Otherwise this process waits for bubblewrap, and ends as the command did: the init
+    // must not wait for anyone to end bubblewrap.
+    drop(ack_write);
+    let setup = bubblewrap_setup(placements, true);
     let status = supervise(&bwrap_command, &request.command_cwd, setup);
     drop(report_write);
     drop(inner);
@@ -592,6 +616,31 @@ fn run_bubblewrap(
             report[1],
         ))),
         _ => Ok(status),
+    }
+}
+
+/// What runs in bubblewrap's process before its exec: death with our parent (or with us), a
+/// session of its own when we wait for it (SIGTERM, SIGINT and SIGHUP to us kill its group;
+/// its --new-session is for the command, further down), and every inherited descriptor in
+/// its place, no other.
+fn bubblewrap_setup(
+    placements: Vec<(i32, i32)>,
+    own_session: bool,
+) -> impl FnMut() -> io::Result<()> + Send + Sync + 'static {
+    let targets: Vec<i32> = placements.iter().map(|(_, to)| *to).collect();
+    move || {
+        if own_session {
+            sys::new_session()?;
+        }
+        sys::kill_with_parent()?;
+        // Park them high first, so placing them cannot clobber one another.
+        for (i, (from, _)) in placements.iter().enumerate() {
+            sys::move_descriptor(*from, 900 + i as i32)?;
+        }
+        for (i, (_, to)) in placements.iter().enumerate() {
+            sys::move_descriptor(900 + i as i32, *to)?;
+        }
+        sys::close_descriptors_above_stderr(&targets)
     }
 }
 

@@ -12,13 +12,13 @@
 //! Arguments (built by `run.rs`, never by hand):
 //!
 //! ```text
-//! [--init FD] [--tty] [--landlock HANDLED READ FILE] [--read PATH | --write PATH]… [--seccomp HEX] -- CMD ARGS…
+//! [--init REPORT ACK] [--tty] [--landlock HANDLED READ FILE] [--read PATH | --write PATH]… [--seccomp HEX] -- CMD ARGS…
 //! ```
 //!
-//! With `--init FD` (under bubblewrap, run with `--as-pid-1`) the stage is pid 1 of the pid
-//! namespace: it forks, the child goes on to become the command, and this process stays as
-//! the namespace's init (see [`init`]), telling the helper outside through descriptor `FD` of a
-//! death by signal, which bubblewrap would report as exit code 128 + N.
+//! With `--init REPORT ACK` (under bubblewrap, run with `--as-pid-1`) the stage is pid 1 of
+//! the pid namespace: it forks, the child goes on to become the command, and this process
+//! stays as the namespace's init (see [`init`]), telling the helper outside through descriptor
+//! `REPORT` of a death by signal, which bubblewrap would report as exit code 128 + N.
 //!
 //! `HANDLED`, `READ` and `FILE` are Landlock access masks (decimal): the rights the ruleset
 //! handles, those a `--read` path gets (a `--write` path gets all handled rights), and those
@@ -48,7 +48,7 @@ type CStr = *const u8;
 /// of them, all valid for the rest of the process.
 pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
     let mut tty = false;
-    let mut init_report: Option<usize> = None;
+    let mut init_fds: Option<[usize; 2]> = None;
     let mut landlock: Option<[u64; 3]> = None;
     let mut seccomp: Option<CStr> = None;
     let mut i = 1;
@@ -58,11 +58,16 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
             tty = true;
             0
         } else if eq(arg, b"--init") {
-            match args.get(i + 1).and_then(|a| decimal(*a)) {
-                Some(fd) if fd > 2 && fd < u64::from(u32::MAX) => init_report = Some(fd as usize),
-                _ => return fail(b"--init needs a descriptor above 2", None),
+            let fd = |k: usize| {
+                args.get(i + k)
+                    .and_then(|a| decimal(*a))
+                    .filter(|fd| *fd > 2 && *fd < u64::from(u32::MAX))
+            };
+            match (fd(1), fd(2)) {
+                (Some(report), Some(ack)) => init_fds = Some([report as usize, ack as usize]),
+                _ => return fail(b"--init needs two descriptors above 2", None),
             }
-            1
+            2
         } else if eq(arg, b"--landlock") {
             let mut masks = [0u64; 3];
             for (k, mask) in masks.iter_mut().enumerate() {
@@ -91,12 +96,12 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
         return fail(b"no command given", None);
     }
 
-    if let Some(report) = init_report {
+    if let Some([report, ack]) = init_fds {
         // The parent stays as init and never returns; the child (a fork: a copy of this small
         // process, no memory shared) becomes the command.
         match integers(sys::CLONE, [SIGCHLD, 0, 0, 0, 0, 0]) {
             Ok(0) => {}
-            Ok(command) => init(command, report),
+            Ok(command) => init(command, report, ack),
             Err(e) => return fail(b"starting the command under its init", Some(e)),
         }
     }
@@ -159,12 +164,14 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
 /// which ends the namespace and everything left in it, as bubblewrap's own init would. A
 /// death by signal N is exit code 128 + N (pid 1 cannot die of a signal it does not handle),
 /// so the signal is first written, as one byte, to descriptor `report`, which leads to the
-/// helper outside: it then dies of that signal itself. A zero byte written first says that
-/// the namespace was set up (bubblewrap's own failures exit 1, like many commands). Every
-/// other descriptor is closed, and this process is made non-dumpable so the command cannot
-/// reach `report` through `/proc/1/fd`. Only system calls, no memory shared: nothing here can
+/// helper outside, and this process then waits until `ack` ends: by then whoever is outside
+/// has ended bubblewrap with the same signal (and this process with it), or it gives up and
+/// the exit code stands. A zero byte written first says that the namespace was set up
+/// (bubblewrap's own failures exit 1, like many commands). Every other descriptor is closed,
+/// and this process is made non-dumpable so the command cannot reach `report` or `ack` through
+/// `/proc/1/fd`. Only system calls, no memory shared: nothing here can
 /// fail in a way that leaves the namespace without its init.
-fn init(command: usize, report: usize) -> ! {
+fn init(command: usize, report: usize, ack: usize) -> ! {
     let report_byte = |byte: u8| {
         let byte = [byte];
         // SAFETY: one byte from a live array.
@@ -172,12 +179,13 @@ fn init(command: usize, report: usize) -> ! {
     };
     report_byte(0);
     let _ = integers(sys::PRCTL, [PR_SET_DUMPABLE, 0, 0, 0, 0, 0]);
-    // `report` is above 2 (checked with the arguments).
-    let _ = integers(sys::CLOSE_RANGE, [0, report - 1, 0, 0, 0, 0]);
-    let _ = integers(
-        sys::CLOSE_RANGE,
-        [report + 1, u32::MAX as usize, 0, 0, 0, 0],
-    );
+    // Both are above 2 (checked with the arguments).
+    let (low, high) = (report.min(ack), report.max(ack));
+    let _ = integers(sys::CLOSE_RANGE, [0, low - 1, 0, 0, 0, 0]);
+    if high > low + 1 {
+        let _ = integers(sys::CLOSE_RANGE, [low + 1, high - 1, 0, 0, 0, 0]);
+    }
+    let _ = integers(sys::CLOSE_RANGE, [high + 1, u32::MAX as usize, 0, 0, 0, 0]);
     loop {
         let mut status: i32 = 0;
         let status_at: *mut i32 = &mut status;
@@ -190,6 +198,14 @@ fn init(command: usize, report: usize) -> ! {
                     sys::exit((status >> 8) & 0xff);
                 }
                 report_byte(signal as u8);
+                let mut byte = 0u8;
+                // SAFETY: reading at most one byte into a local; returns when `ack` ends.
+                let _ = unsafe {
+                    sys::call(
+                        sys::READ,
+                        [ack, (&mut byte as *mut u8) as usize, 1, 0, 0, 0],
+                    )
+                };
                 sys::exit(128 + signal);
             }
             Ok(_) | Err(EINTR) => {}
@@ -582,6 +598,7 @@ fn fail_with(what: &[u8], arg: CStr) -> i32 {
 pub mod sys {
     #[cfg(target_arch = "x86_64")]
     mod numbers {
+        pub const READ: usize = 0;
         pub const WRITE: usize = 1;
         pub const CLOSE: usize = 3;
         pub const IOCTL: usize = 16;
@@ -597,6 +614,7 @@ pub mod sys {
     }
     #[cfg(target_arch = "aarch64")]
     mod numbers {
+        pub const READ: usize = 63;
         pub const WRITE: usize = 64;
         pub const CLOSE: usize = 57;
         pub const IOCTL: usize = 29;

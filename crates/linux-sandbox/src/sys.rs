@@ -257,6 +257,27 @@ pub fn pipe() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     pipe_with(libc::O_CLOEXEC)
 }
 
+/// A pidfd naming this process (whatever it execs later): kernels 5.3 and newer.
+pub fn pidfd_of_self() -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open with integers; the descriptor (close-on-exec) is ours on success.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, libc::getpid(), 0) };
+    if fd < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: just made, ours alone.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// A close-on-exec duplicate of standard error.
+pub fn duplicate_stderr() -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: fcntl on descriptor 2; the new one is ours alone.
+    let fd = check(unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) })?;
+    // SAFETY: just made.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
+}
+
 /// [`pipe`] whose reads and writes never block.
 pub fn pipe_nonblocking() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     pipe_with(libc::O_CLOEXEC | libc::O_NONBLOCK)

@@ -134,6 +134,43 @@ fn mount_points_go_when_the_command_dumps_core() {
     }
 }
 
+/// A helper killed outright (SIGKILL) under `/usr/bin/bwrap`, where it has become bubblewrap:
+/// the command dies with it (its namespaces end), and the mount points still go, removed by
+/// the janitor that watched bubblewrap.
+#[test]
+fn mount_points_go_when_a_helper_that_became_bubblewrap_is_killed() {
+    if !have("/usr/bin/bwrap") {
+        println!("SKIP: no /usr/bin/bwrap");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let ws = std::fs::canonicalize(dir.path()).unwrap();
+    let mut command = helper(&ws, "bubblewrap", "touch started; sleep 1; touch finished")
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ws.join("started").exists() {
+        assert!(Instant::now() < deadline, "the command did not start");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let exe = std::fs::read_link(format!("/proc/{}/exe", command.id())).unwrap();
+    assert_eq!(
+        exe,
+        Path::new("/usr/bin/bwrap"),
+        "the helper did not become bubblewrap"
+    );
+    command.kill().unwrap();
+    command.wait().unwrap();
+    for name in [".git", ".codex", ".agents"] {
+        assert!(gone_soon(&ws.join(name)), "{name} was left behind");
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(
+        !ws.join("finished").exists(),
+        "the command outlived the helper"
+    );
+}
+
 /// Whether `path` is gone, now or within a few seconds: the helper hands the removal of its
 /// mount points to a janitor process and exits without waiting for it.
 pub(super) fn gone_soon(path: &Path) -> bool {

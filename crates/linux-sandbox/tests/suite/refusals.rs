@@ -105,10 +105,10 @@ fn a_builtin_failure_says_which_step_failed() {
     );
 }
 
-/// The same under `/usr/bin/bwrap`: its own failure (exit 1) is not passed off as the
-/// command's exit code 1.
+/// The same under `/usr/bin/bwrap`: the helper has become bubblewrap, so bubblewrap's own
+/// failure is its exit code 1, after its message and a line saying that nothing ran.
 #[test]
-fn a_bubblewrap_failure_is_not_taken_for_the_commands_exit_code() {
+fn a_bubblewrap_failure_says_that_nothing_ran() {
     if !super::conformance::have("/usr/bin/bwrap") {
         println!("SKIP: no /usr/bin/bwrap");
         return;
@@ -118,15 +118,40 @@ fn a_bubblewrap_failure_is_not_taken_for_the_commands_exit_code() {
     };
     assert!(
         stderr.starts_with("bwrap: ")
-            && stderr.contains("bubblewrap could not set up the sandbox (it exited with code 1"),
+            && stderr.contains("bubblewrap ended before the sandbox was set up")
+            && stderr.contains("so nothing ran"),
+        "{stderr}"
+    );
+}
+
+/// And where the helper waits for bubblewrap (it leads a process group of its own, so it
+/// cannot become bubblewrap and give the command a session): exit 125, not the command's 1.
+#[test]
+fn a_bubblewrap_failure_is_exit_125_where_the_helper_waits() {
+    if !super::conformance::have("/usr/bin/bwrap") || !super::conformance::have("/usr/bin/python3")
+    {
+        println!("SKIP: no /usr/bin/bwrap or /usr/bin/python3");
+        return;
+    }
+    let leader = [
+        OsStr::new("/usr/bin/python3"),
+        OsStr::new("-c"),
+        OsStr::new("import os, sys; os.setpgid(0, 0); os.execv(sys.argv[1], sys.argv[1:])"),
+    ];
+    let Some(stderr) = refused_without_user_namespaces("bubblewrap", &leader) else {
+        return;
+    };
+    assert!(
+        stderr.contains("bubblewrap could not set up the sandbox (it exited with code 1"),
         "{stderr}"
     );
 }
 
 /// The helper on route `force` (started through `wrapper`, a program and its arguments that
 /// run the rest, when given), as `nobody` where no user namespace may be made, running `touch`
-/// on a marker: it must refuse, exit 125, with the marker not made. Its stderr, or `None`
-/// (after a `SKIP` line) where nobody cannot be played.
+/// on a marker: it must refuse — exit 125, or bubblewrap's own 1 where the helper became
+/// bubblewrap — with the marker not made. Its stderr, or `None` (after a `SKIP` line) where
+/// nobody cannot be played.
 pub(super) fn refused_without_user_namespaces(force: &str, wrapper: &[&OsStr]) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let ws = std::fs::canonicalize(dir.path()).unwrap();
@@ -147,7 +172,9 @@ pub(super) fn refused_without_user_namespaces(force: &str, wrapper: &[&OsStr]) -
     }
     let output = codex_test_support::users::as_nobody(true, &argv, &ws, &env)?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    assert_eq!(output.status.code(), Some(125), "{force:?}: {stderr}");
+    let became_bubblewrap = stderr.contains("bubblewrap ended before the sandbox was set up");
+    let expected = if became_bubblewrap { 1 } else { 125 };
+    assert_eq!(output.status.code(), Some(expected), "{force:?}: {stderr}");
     assert!(!marker.exists(), "{force:?}: the command ran");
     Some(stderr)
 }

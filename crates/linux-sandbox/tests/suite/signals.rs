@@ -27,15 +27,25 @@ pub(super) fn routes() -> Vec<&'static str> {
     routes
 }
 
+/// Also with the helper leading a process group of its own (then it cannot give the command a
+/// session and waits for it, where it otherwise becomes bubblewrap under `/usr/bin/bwrap`).
 #[test]
 fn a_signal_ends_the_command_as_it_would_outside() {
+    use std::os::unix::process::CommandExt;
     for route in routes() {
-        for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        for (signal, leader) in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP]
+            .into_iter()
+            .flat_map(|signal| [(signal, false), (signal, true)])
+        {
             let dir = tempfile::tempdir().unwrap();
             let ws = std::fs::canonicalize(dir.path()).unwrap();
             let started = Instant::now();
             let script = format!("kill -{signal} $$; sleep 3; echo ignored");
-            let output = helper(&ws, route, &script).output().unwrap();
+            let mut command = helper(&ws, route, &script);
+            if leader {
+                command.process_group(0);
+            }
+            let output = command.output().unwrap();
             assert_eq!(
                 String::from_utf8_lossy(&output.stdout),
                 "",
