@@ -218,19 +218,24 @@ impl MountPoints {
         // The hand-over below waits for the janitor; started on another CPU, that is two
         // wake-ups of an idle CPU (about 70 us in this VM). Started on ours (it inherits the
         // affinity), it runs as soon as we wait, and gives the CPU back once it has told us.
-        // Both go back to the mask we had.
+        // Both go back to the mask we had. A watching janitor is not waited for: this process
+        // becomes bubblewrap and ends only when the command does, milliseconds at least after
+        // the janitor has left our session.
+        let wait_for_it = watch.is_none();
         // SAFETY: CPU masks we own; the calls only change this process's affinity.
-        let affinity = unsafe {
-            let mut original: libc::cpu_set_t = std::mem::zeroed();
-            let mut here: libc::cpu_set_t = std::mem::zeroed();
-            let size = std::mem::size_of::<libc::cpu_set_t>();
-            let cpu = libc::sched_getcpu();
-            (cpu >= 0 && libc::sched_getaffinity(0, size, &mut original) == 0 && {
-                libc::CPU_SET(cpu as usize, &mut here);
-                libc::sched_setaffinity(0, size, &here) == 0
+        let affinity = wait_for_it
+            .then(|| unsafe {
+                let mut original: libc::cpu_set_t = std::mem::zeroed();
+                let mut here: libc::cpu_set_t = std::mem::zeroed();
+                let size = std::mem::size_of::<libc::cpu_set_t>();
+                let cpu = libc::sched_getcpu();
+                (cpu >= 0 && libc::sched_getaffinity(0, size, &mut original) == 0 && {
+                    libc::CPU_SET(cpu as usize, &mut here);
+                    libc::sched_setaffinity(0, size, &here) == 0
+                })
+                .then_some(original)
             })
-            .then_some(original)
-        };
+            .flatten();
         let janitor: &'static Janitor = Box::leak(Box::new(Janitor {
             jobs,
             keep,
@@ -276,7 +281,7 @@ impl MountPoints {
             tv_sec: 0,
             tv_nsec: 5_000_000,
         };
-        while janitor.starting.load(std::sync::atomic::Ordering::Acquire) != 0 {
+        while wait_for_it && janitor.starting.load(std::sync::atomic::Ordering::Acquire) != 0 {
             // SAFETY: waits while the word is still 1, for at most `pause`; the janitor's
             // status is looked at without reaping it.
             unsafe {
