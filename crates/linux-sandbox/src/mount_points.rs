@@ -240,6 +240,8 @@ impl MountPoints {
             jobs,
             keep,
             watch,
+            // SAFETY: getpid takes nothing and cannot fail.
+            parent: unsafe { libc::getpid() },
             starting: std::sync::atomic::AtomicU32::new(1),
             affinity,
         }));
@@ -315,6 +317,8 @@ struct Janitor {
     keep: Vec<libc::c_uint>,
     /// The [`Watch`]'s report, ack, target and stderr descriptors, for a watching janitor.
     watch: Option<[libc::c_int; 4]>,
+    /// The process that started the janitor (bubblewrap, once it has exec'd).
+    parent: libc::pid_t,
     /// 1 until the janitor has left our session; a futex.
     starting: std::sync::atomic::AtomicU32,
     /// The CPU mask to go back to, when the janitor was started on our CPU alone.
@@ -349,7 +353,7 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
         }
         let _ = sys::close_all_but(0, &janitor.keep);
         if let Some([report, ack, target, stderr]) = janitor.watch {
-            relay(report, ack, target, stderr);
+            relay(report, ack, target, stderr, janitor.parent);
             // Nothing can use a mount point any more once bubblewrap has ended: by then its
             // child, the namespace's init, has ended, and with it the whole pid namespace.
             if janitor.jobs.iter().any(|(_, path)| path.is_some()) {
@@ -387,7 +391,13 @@ pub struct Watch {
 }
 
 /// The watching janitor's relay (see [`Watch`]); system calls only.
-fn relay(report: libc::c_int, ack: libc::c_int, target: libc::c_int, stderr: libc::c_int) {
+fn relay(
+    report: libc::c_int,
+    ack: libc::c_int,
+    target: libc::c_int,
+    stderr: libc::c_int,
+    parent: libc::pid_t,
+) {
     let mut started = false;
     let mut ack_open = true;
     loop {
@@ -410,9 +420,19 @@ fn relay(report: libc::c_int, ack: libc::c_int, target: libc::c_int, stderr: lib
         match n {
             1 if byte == 0 => started = true,
             1 => {
-                // SAFETY: a signal to the process the pidfd names, then closing our own
-                // descriptor (once: the init goes on if the signal could not be sent).
+                // SAFETY: a core size limit of 0 for bubblewrap (`parent`, while it still is
+                // our parent: alive, as the init waits on `ack`), so that a signal that dumps
+                // core leaves no core of bubblewrap behind (the crash was the command's); a
+                // signal to the process the pidfd names; then closing our own descriptor
+                // (once: the init goes on if the signal could not be sent).
                 unsafe {
+                    if sys::dumps_core(libc::c_int::from(byte)) && libc::getppid() == parent {
+                        let none = libc::rlimit {
+                            rlim_cur: 0,
+                            rlim_max: 0,
+                        };
+                        libc::prlimit(parent, libc::RLIMIT_CORE, &none, std::ptr::null_mut());
+                    }
                     libc::syscall(
                         libc::SYS_pidfd_send_signal,
                         target,

@@ -997,8 +997,10 @@ pub fn fork_and_mirror_child() -> io::Result<()> {
         } else {
             libc::WTERMSIG(status)
         };
-        // SAFETY: restore the default action and re-raise, so our parent sees the same death.
+        // SAFETY: no core of this process (the crash was the command's), then restore the
+        // default action and re-raise, so our parent sees the same death.
         unsafe {
+            libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
             libc::signal(signal, libc::SIG_DFL);
             libc::kill(libc::getpid(), signal);
         }
@@ -1097,8 +1099,11 @@ pub fn die_by_signal(signal: i32) -> ! {
             reaped > 0 || io::Error::last_os_error().kind() == io::ErrorKind::Interrupted
         } {}
     }
-    // SAFETY: resetting a handler and sending a signal to ourselves.
+    // SAFETY: no core of this process (the command's crash is not ours, and a core of it
+    // would land outside the sandbox, in the working directory); then resetting a handler
+    // and sending a signal to ourselves.
     unsafe {
+        libc::prctl(libc::PR_SET_DUMPABLE, 0, 0, 0, 0);
         libc::signal(signal, libc::SIG_DFL);
         libc::kill(libc::getpid(), signal);
     }
@@ -1106,7 +1111,7 @@ pub fn die_by_signal(signal: i32) -> ! {
 }
 
 /// Whether the default action of `signal` dumps core (signal(7)).
-fn dumps_core(signal: i32) -> bool {
+pub fn dumps_core(signal: i32) -> bool {
     matches!(
         signal,
         libc::SIGQUIT

@@ -60,6 +60,39 @@ fn a_signal_ends_the_command_as_it_would_outside() {
     }
 }
 
+/// A command that dies of a signal that dumps core: the helper ends by that signal on every
+/// route, leaving no core of its own (or of bubblewrap's) — only the command's crash is real,
+/// and a core of the helper would land outside the sandbox. Core dumps are allowed
+/// (`ulimit -c unlimited`), so a dump of the helper would show in its wait status.
+#[test]
+fn a_command_that_dumps_core_leaves_no_core_of_the_helper() {
+    use std::os::unix::process::CommandExt;
+    for route in routes() {
+        for leader in [false, true] {
+            let dir = tempfile::tempdir().unwrap();
+            let ws = std::fs::canonicalize(dir.path()).unwrap();
+            let helper = helper(&ws, route, "kill -SEGV $$");
+            let mut command = Command::new("sh");
+            command
+                .args(["-c", "ulimit -c unlimited && exec \"$@\"", "sh"])
+                .arg(helper.get_program())
+                .args(helper.get_args())
+                .envs(helper.get_envs().filter_map(|(k, v)| Some((k, v?))))
+                .current_dir(&ws)
+                .stdin(Stdio::null());
+            if leader {
+                command.process_group(0);
+            }
+            let status = command.status().unwrap();
+            assert_eq!(status.signal(), Some(libc::SIGSEGV), "{route}: {status:?}");
+            assert!(
+                !status.core_dumped(),
+                "{route} (own group: {leader}): the helper dumped core"
+            );
+        }
+    }
+}
+
 /// A plain exit with a code above 128 stays an exit code (bubblewrap alone makes the two
 /// look alike).
 #[test]
