@@ -356,13 +356,10 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
             relay(report, ack, target, stderr, janitor.parent);
             // Nothing can use a mount point any more once bubblewrap has ended: by then its
             // child, the namespace's init, has ended, and with it the whole pid namespace.
-            if janitor.jobs.iter().any(|(_, path)| path.is_some()) {
-                let mut target = libc::pollfd {
-                    fd: target,
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                while libc::poll(&mut target, 1, -1) != 1 {}
+            // Where that cannot be known, the mount points stay (the next command that uses
+            // one removes it): removing one while the command may still run would undo it.
+            if janitor.jobs.iter().any(|(_, path)| path.is_some()) && !readable(target) {
+                libc::_exit(0);
             }
         }
         for (fd, path) in &janitor.jobs {
@@ -390,6 +387,19 @@ pub struct Watch {
     pub stderr: OwnedFd,
 }
 
+/// Waits until `fd` is readable (has data, or has ended, or names a process that has ended):
+/// `false` if that cannot be learnt. With every signal blocked (as in the janitor), the wait
+/// is never interrupted.
+fn readable(fd: libc::c_int) -> bool {
+    let mut ready = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: polling one descriptor of ours, without a timeout.
+    unsafe { libc::poll(&mut ready, 1, -1) == 1 }
+}
+
 /// The watching janitor's relay (see [`Watch`]); system calls only.
 fn relay(
     report: libc::c_int,
@@ -402,16 +412,9 @@ fn relay(
     let mut ack_open = true;
     loop {
         // The report does not block (its reader after bubblewrap, when no janitor watches,
-        // must not hang): wait until it has something, or has ended. With every signal
-        // blocked here, neither call is interrupted, and neither fails on the way (they
-        // would set the errno the helper's thread also uses while it still runs).
-        let mut ready = libc::pollfd {
-            fd: report,
-            events: libc::POLLIN,
-            revents: 0,
-        };
-        // SAFETY: polling one descriptor of ours.
-        if unsafe { libc::poll(&mut ready, 1, -1) } != 1 {
+        // must not hang): wait until it has something, or has ended. Neither call fails on
+        // the way (they would set the errno the helper's thread also uses while it runs).
+        if !readable(report) {
             break;
         }
         let mut byte = 0u8;

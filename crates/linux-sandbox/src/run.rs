@@ -521,8 +521,8 @@ fn run_bubblewrap(
         bwrap_plan_with(policy, &BwrapFacts { uncreatable })
     };
     let mut options = stage_options(policy, abi, request.tty, command)?;
-    // Placed above the data descriptors bubblewrap reads; under bubblewrap, the stage's report
-    // of the command's death by a signal comes through the next one (see `stage::init`).
+    // Placed above the data descriptors bubblewrap reads; under bubblewrap, the init's report
+    // and the pipe it waits on come through the next two (see `stage::init`).
     let stage_fd = plan.empty_data_fds.iter().copied().max().unwrap_or(2) + 1;
     let (report_fd, ack_fd) = (stage_fd + 1, stage_fd + 2);
     if bwrap.is_some() {
@@ -580,7 +580,7 @@ fn run_bubblewrap(
                 report: report_read.try_clone()?,
                 ack: ack_write.try_clone()?,
                 target,
-                stderr: sys::duplicate_stderr()?,
+                stderr: sys::dup_above(io::stderr(), 3)?,
             })
         });
         match watch {

@@ -269,15 +269,6 @@ pub fn pidfd_of_self() -> io::Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
-/// A close-on-exec duplicate of standard error.
-pub fn duplicate_stderr() -> io::Result<std::os::fd::OwnedFd> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: fcntl on descriptor 2; the new one is ours alone.
-    let fd = check(unsafe { libc::fcntl(2, libc::F_DUPFD_CLOEXEC, 3) })?;
-    // SAFETY: just made.
-    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
-}
-
 /// [`pipe`] whose reads and writes never block.
 pub fn pipe_nonblocking() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     pipe_with(libc::O_CLOEXEC | libc::O_NONBLOCK)
@@ -299,10 +290,10 @@ fn pipe_with(flags: libc::c_int) -> io::Result<(std::os::fd::OwnedFd, std::os::f
 
 /// A close-on-exec duplicate of `fd` numbered `min` or above (out of the way of descriptors
 /// about to be placed below it).
-pub fn dup_above(fd: &std::os::fd::OwnedFd, min: i32) -> io::Result<std::os::fd::OwnedFd> {
+pub fn dup_above(fd: impl std::os::fd::AsFd, min: i32) -> io::Result<std::os::fd::OwnedFd> {
     use std::os::fd::{AsRawFd, FromRawFd};
-    // SAFETY: fcntl on a descriptor we own; the new one is ours alone.
-    let new = check(unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) })?;
+    // SAFETY: fcntl on a descriptor that is open while borrowed; the new one is ours alone.
+    let new = check(unsafe { libc::fcntl(fd.as_fd().as_raw_fd(), libc::F_DUPFD_CLOEXEC, min) })?;
     // SAFETY: just made.
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(new) })
 }
