@@ -92,6 +92,12 @@ for who in root user; do
         check ok "$tag read-only: read outside" $ro /probe read $outside
         check denied "$tag read-only: write outside" $ro /probe write $outside
         check denied "$tag read-only: create in workspace" $ro /probe create "$ws/new-ro"
+        # A death by signal passes through (the helper ends by it, not by exit code 128 + N),
+        # with mount points to remove afterwards (workspace-write) and without (read-only),
+        # and the command keeps the core-size limit it was started with.
+        check signal-15 "$tag read-only: a death by signal" /probe waitsig $ro sh -c 'kill -TERM $$'
+        check signal-15 "$tag workspace-write: a death by signal" /probe waitsig $as $sb --full-auto -- sh -c 'kill -TERM $$'
+        check 2468 "$tag read-only: core-size limit" sh -c 'ulimit -c 2468 && exec "$@"' sh $ro sh -c 'ulimit -c'
         ww="$as $sb --full-auto --"
         # Without namespaces a writable root is granted entry by entry: nothing can be made
         # directly in it, and chmod of one's own files elsewhere is not mediated (both are

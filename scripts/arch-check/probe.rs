@@ -231,8 +231,25 @@ fn run_as(args: &[String]) -> io::Error {
     std::process::Command::new(&args[1]).args(&args[2..]).exec()
 }
 
+/// `waitsig COMMAND...`: runs COMMAND and prints how it ended, `signal-N` or `exit-N` (a
+/// shell would print 128 + N for both).
+fn wait_for(args: &[String]) -> String {
+    use std::os::unix::process::ExitStatusExt;
+    match std::process::Command::new(&args[0]).args(&args[1..]).status() {
+        Ok(status) => match status.signal() {
+            Some(signal) => format!("signal-{signal}"),
+            None => format!("exit-{}", status.code().unwrap_or(-1)),
+        },
+        Err(e) => errno_name(&e),
+    }
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().map(String::as_str) == Some("waitsig") && args.len() > 1 {
+        println!("{}", wait_for(&args[1..]));
+        return;
+    }
     if args.first().map(String::as_str) == Some("as") && args.len() > 2 {
         let error = run_as(&args[1..]);
         eprintln!("probe as: {error}");

@@ -169,29 +169,20 @@ impl MountPoints {
 
     /// Starts the janitor of a process about to exec bubblewrap in place (the command's
     /// namespaces end with bubblewrap), before that exec: the janitor holds the mount points
-    /// while the command runs, relays what the inner stage's init reports through `watch`
-    /// (see [`Watch`]), and once bubblewrap has ended removes what it is the last user of.
-    /// Gives the mount points back where it cannot be started; the caller then waits for
-    /// bubblewrap itself.
-    pub fn watch_bubblewrap(mut self, watch: &Watch) -> Result<libc::pid_t, MountPoints> {
-        let fds = [
-            watch.report.as_raw_fd(),
-            watch.ack.as_raw_fd(),
-            watch.target.as_raw_fd(),
-            watch.stderr.as_raw_fd(),
-        ];
-        match self.start_janitor(Some(fds)) {
+    /// while the command runs, and once bubblewrap — the process `target`, a pidfd of this
+    /// one — has ended, removes what it is the last user of. Gives the mount points back
+    /// where it cannot be started; the caller then waits for bubblewrap itself.
+    pub fn watch_bubblewrap(mut self, target: &OwnedFd) -> Result<libc::pid_t, MountPoints> {
+        match self.start_janitor(Some(target.as_raw_fd())) {
             Ok(Some(pid)) => Ok(pid),
             _ => Err(self),
         }
     }
 
-    /// Starts the janitor (with the watch's descriptors, if given): its pid, `None` when there
-    /// was nothing for it to do, or `Err` (with nothing changed) where it could not start.
-    fn start_janitor(
-        &mut self,
-        watch: Option<[libc::c_int; 4]>,
-    ) -> Result<Option<libc::pid_t>, ()> {
+    /// Starts the janitor (watching the process of pidfd `watch`, if given): its pid, `None`
+    /// when there was nothing for it to do, or `Err` (with nothing changed) where it could not
+    /// start.
+    fn start_janitor(&mut self, watch: Option<libc::c_int>) -> Result<Option<libc::pid_t>, ()> {
         // Everything the janitor needs is made here and left in place for it (it shares our
         // memory, and may outlive us).
         let jobs: Vec<(libc::c_int, Option<CString>)> = self
@@ -213,7 +204,7 @@ impl MountPoints {
             return Ok(None);
         }
         let mut keep: Vec<libc::c_uint> = jobs.iter().map(|(fd, _)| *fd as libc::c_uint).collect();
-        keep.extend(watch.iter().flatten().map(|fd| *fd as libc::c_uint));
+        keep.extend(watch.iter().map(|fd| *fd as libc::c_uint));
         keep.sort_unstable();
         // The hand-over below waits for the janitor; started on another CPU, that is two
         // wake-ups of an idle CPU (about 70 us in this VM). Started on ours (it inherits the
@@ -240,8 +231,6 @@ impl MountPoints {
             jobs,
             keep,
             watch,
-            // SAFETY: getpid takes nothing and cannot fail.
-            parent: unsafe { libc::getpid() },
             starting: std::sync::atomic::AtomicU32::new(1),
             affinity,
         }));
@@ -315,10 +304,9 @@ impl MountPoints {
 struct Janitor {
     jobs: Vec<(libc::c_int, Option<CString>)>,
     keep: Vec<libc::c_uint>,
-    /// The [`Watch`]'s report, ack, target and stderr descriptors, for a watching janitor.
-    watch: Option<[libc::c_int; 4]>,
-    /// The process that started the janitor (bubblewrap, once it has exec'd).
-    parent: libc::pid_t,
+    /// A pidfd of the process that started the janitor (bubblewrap, once it has exec'd), for
+    /// a watching janitor, which waits for its end.
+    watch: Option<libc::c_int>,
     /// 1 until the janitor has left our session; a futex.
     starting: std::sync::atomic::AtomicU32,
     /// The CPU mask to go back to, when the janitor was started on our CPU alone.
@@ -352,15 +340,14 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
             libc::sched_yield();
         }
         let _ = sys::close_all_but(0, &janitor.keep);
-        if let Some([report, ack, target, stderr]) = janitor.watch {
-            relay(report, ack, target, stderr, janitor.parent);
-            // Nothing can use a mount point any more once bubblewrap has ended: by then its
-            // child, the namespace's init, has ended, and with it the whole pid namespace.
-            // Where that cannot be known, the mount points stay (the next command that uses
-            // one removes it): removing one while the command may still run would undo it.
-            if janitor.jobs.iter().any(|(_, path)| path.is_some()) && !readable(target) {
-                libc::_exit(0);
-            }
+        // Nothing can use a mount point any more once bubblewrap has ended: by then its
+        // child, the namespace's init, has ended, and with it the whole pid namespace. Where
+        // that cannot be known, the mount points stay (the next command that uses one removes
+        // it): removing one while the command may still run would undo it.
+        if let Some(target) = janitor.watch
+            && !readable(target)
+        {
+            libc::_exit(0);
         }
         for (fd, path) in &janitor.jobs {
             if let Some(path) = path
@@ -371,20 +358,6 @@ extern "C" fn janitor_main(arg: *mut libc::c_void) -> libc::c_int {
         }
         libc::_exit(0)
     }
-}
-
-/// How the inner stage's init reaches a process that has become bubblewrap (which reports a
-/// command's death by signal N as exit code 128 + N): the init writes a zero byte to `report`
-/// once the namespace is set up, then the signal that killed the command, if one did, and
-/// waits on `ack` before it ends; the janitor then kills `target` (this process, as
-/// bubblewrap) with that signal, so that whoever waits for this process sees it end as the
-/// command did. Where the report ends without the zero byte, bubblewrap failed (it exits 1,
-/// after its own message), and the janitor says so on `stderr`.
-pub struct Watch {
-    pub report: OwnedFd,
-    pub ack: OwnedFd,
-    pub target: OwnedFd,
-    pub stderr: OwnedFd,
 }
 
 /// Waits until `fd` is readable (has data, or has ended, or names a process that has ended):
@@ -398,74 +371,6 @@ fn readable(fd: libc::c_int) -> bool {
     };
     // SAFETY: polling one descriptor of ours, without a timeout.
     unsafe { libc::poll(&mut ready, 1, -1) == 1 }
-}
-
-/// The watching janitor's relay (see [`Watch`]); system calls only.
-fn relay(
-    report: libc::c_int,
-    ack: libc::c_int,
-    target: libc::c_int,
-    stderr: libc::c_int,
-    parent: libc::pid_t,
-) {
-    let mut started = false;
-    let mut ack_open = true;
-    loop {
-        // The report does not block (its reader after bubblewrap, when no janitor watches,
-        // must not hang): wait until it has something, or has ended. Neither call fails on
-        // the way (they would set the errno the helper's thread also uses while it runs).
-        if !readable(report) {
-            break;
-        }
-        let mut byte = 0u8;
-        // SAFETY: reading one byte into a local.
-        let n = unsafe { libc::read(report, (&mut byte as *mut u8).cast(), 1) };
-        match n {
-            1 if byte == 0 => started = true,
-            1 => {
-                // SAFETY: a core size limit of 0 for bubblewrap (`parent`, while it still is
-                // our parent: alive, as the init waits on `ack`), so that a signal that dumps
-                // core leaves no core of bubblewrap behind (the crash was the command's); a
-                // signal to the process the pidfd names; then closing our own descriptor
-                // (once: the init goes on if the signal could not be sent).
-                unsafe {
-                    if sys::dumps_core(libc::c_int::from(byte)) && libc::getppid() == parent {
-                        let none = libc::rlimit {
-                            rlim_cur: 0,
-                            rlim_max: 0,
-                        };
-                        libc::prlimit(parent, libc::RLIMIT_CORE, &none, std::ptr::null_mut());
-                    }
-                    libc::syscall(
-                        libc::SYS_pidfd_send_signal,
-                        target,
-                        libc::c_int::from(byte),
-                        std::ptr::null::<libc::siginfo_t>(),
-                        0,
-                    );
-                    if ack_open {
-                        libc::close(ack);
-                        ack_open = false;
-                    }
-                }
-            }
-            0 => break,
-            // Every signal is blocked here, so an error is not an interruption: give up.
-            _ => break,
-        }
-    }
-    // SAFETY: closing our own descriptors, writing a static message.
-    unsafe {
-        if ack_open {
-            libc::close(ack);
-        }
-        if !started {
-            let message = b"codex-linux-sandbox: bubblewrap ended before the sandbox was set up (its message, if any, is above), so nothing ran\n";
-            libc::write(stderr, message.as_ptr().cast(), message.len());
-        }
-        libc::close(stderr);
-        libc::close(report);
-    }
 }
 
 impl Drop for MountPoints {

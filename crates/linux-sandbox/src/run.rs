@@ -10,7 +10,7 @@
 
 use crate::bwrap::{self, BwrapProblem};
 use crate::landlock_apply::{self, LandlockError, MIN_ABI};
-use crate::mount_points::{Claim, MountPoints, Watch};
+use crate::mount_points::{Claim, MountPoints};
 use crate::seccomp_apply::{self, SeccompError};
 use crate::sys;
 use codex_protocol::{FileSystemAccess, NetworkSandboxPolicy};
@@ -521,16 +521,44 @@ fn run_bubblewrap(
         bwrap_plan_with(policy, &BwrapFacts { uncreatable })
     };
     let mut options = stage_options(policy, abi, request.tty, command)?;
+    // This process becomes bubblewrap where it can: that costs no extra process nor its end
+    // (about 0.6 ms here, most of it waking the waiting process on another CPU and then its
+    // caller). bubblewrap reports a command's death by signal N as exit code 128 + N, so the
+    // stage's init passes the signal on to bubblewrap's process (see `stage::init`), which
+    // then dies of it as the command did; its core limit is 0 meanwhile (the crash was the
+    // command's), and the stage gives the command ours back. Mount points to remove take a
+    // janitor, started before the exec, that removes them once bubblewrap has ended.
+    let in_place = can_exec_in_place(true);
+    let janitor_target = if in_place && !mount_points.is_empty() {
+        // No pidfd (kernels before 5.3): this process waits instead.
+        sys::pidfd_of_self().ok()
+    } else {
+        None
+    };
+    let in_place = in_place && (mount_points.is_empty() || janitor_target.is_some());
+    let core_limit = if in_place {
+        sys::core_limit().map_err(SandboxError::Setup)?
+    } else {
+        0
+    };
     // Placed above the data descriptors bubblewrap reads; under bubblewrap, the init's report
-    // and the pipe it waits on come through the next two (see `stage::init`).
+    // pipe comes through the next two (see `stage::init`).
     let stage_fd = plan.empty_data_fds.iter().copied().max().unwrap_or(2) + 1;
-    let (report_fd, ack_fd) = (stage_fd + 1, stage_fd + 2);
+    let (report_fd, relay_fd) = (stage_fd + 1, stage_fd + 2);
     if bwrap.is_some() {
-        let init = [
+        let mut init: Vec<OsString> = vec![
             "--init".into(),
             report_fd.to_string().into(),
-            ack_fd.to_string().into(),
+            relay_fd.to_string().into(),
         ];
+        if core_limit != 0 {
+            init.push("--core-limit".into());
+            init.push(if core_limit == libc::RLIM_INFINITY {
+                "unlimited".into()
+            } else {
+                core_limit.to_string().into()
+            });
+        }
         options.splice(0..0, init);
     }
     let inner = InnerStage::new(options, stage_fd).map_err(SandboxError::Setup)?;
@@ -561,46 +589,31 @@ fn run_bubblewrap(
         .zip(plan.empty_data_fds.iter().copied())
         .collect();
     placements.push(inner.placement());
-    // The init's report (see `stage::init`), read without blocking, and the pipe it waits on
-    // after reporting a signal.
+    // The init's report (read here without blocking, where this process waits) and its read
+    // end, through which the init relays a death by signal.
     let (report_read, report_write) = sys::pipe_nonblocking().map_err(SandboxError::Setup)?;
-    let (ack_read, ack_write) = sys::pipe().map_err(SandboxError::Setup)?;
     placements.push((std::os::fd::AsRawFd::as_raw_fd(&report_write), report_fd));
-    placements.push((std::os::fd::AsRawFd::as_raw_fd(&ack_read), ack_fd));
+    placements.push((std::os::fd::AsRawFd::as_raw_fd(&report_read), relay_fd));
     let mut bwrap_command = vec![bwrap.path.clone().into_os_string()];
     bwrap_command.extend(args);
 
-    // Becoming bubblewrap costs no extra process nor its end (about 0.6 ms here, most of it
-    // waking the waiting process on another CPU and then its caller). A janitor started first
-    // relays a death by signal (bubblewrap would make it exit code 128 + N), holds the mount
-    // points, and removes them once bubblewrap has ended.
-    let mount_points = if can_exec_in_place(true) {
-        let watch = sys::pidfd_of_self().and_then(|target| {
-            Ok(Watch {
-                report: report_read.try_clone()?,
-                ack: ack_write.try_clone()?,
-                target,
-                stderr: sys::dup_above(io::stderr(), 3)?,
-            })
-        });
-        match watch {
-            Ok(watch) => match mount_points.watch_bubblewrap(&watch) {
-                Ok(_janitor) => {
-                    // Our copies of the watch go with the exec (close-on-exec).
-                    let setup = bubblewrap_setup(placements, false);
-                    return start(&bwrap_command, &request.command_cwd, true, setup);
-                }
-                Err(points) => points,
-            },
-            // No pidfd (kernels before 5.3): this process waits instead.
-            Err(_) => mount_points,
+    let mount_points = if in_place {
+        let janitor = match &janitor_target {
+            Some(target) => mount_points.watch_bubblewrap(target).map(drop),
+            None => Ok(()),
+        };
+        match janitor {
+            Ok(()) => {
+                sys::own(&report_read).map_err(SandboxError::Setup)?;
+                let setup = bubblewrap_setup(placements, false);
+                return start(&bwrap_command, &request.command_cwd, true, setup);
+            }
+            Err(points) => points,
         }
     } else {
         mount_points
     };
-    // Otherwise this process waits for bubblewrap, and ends as the command did: the init
-    // must not wait for anyone to end bubblewrap.
-    drop(ack_write);
+    // Otherwise this process waits for bubblewrap, and ends as the command did.
     let setup = bubblewrap_setup(placements, true);
     let status = supervise(&bwrap_command, &request.command_cwd, setup);
     drop(report_write);
@@ -621,8 +634,8 @@ fn run_bubblewrap(
 
 /// What runs in bubblewrap's process before its exec: death with our parent (or with us), a
 /// session of its own when we wait for it (SIGTERM, SIGINT and SIGHUP to us kill its group;
-/// its --new-session is for the command, further down), and every inherited descriptor in
-/// its place, no other.
+/// its --new-session is for the command, further down), otherwise (this process becoming
+/// bubblewrap) no core dumps, and every inherited descriptor in its place, no other.
 fn bubblewrap_setup(
     placements: Vec<(i32, i32)>,
     own_session: bool,
@@ -631,6 +644,9 @@ fn bubblewrap_setup(
     move || {
         if own_session {
             sys::new_session()?;
+        } else {
+            // This process becomes bubblewrap, which may die of the command's signal.
+            sys::no_core()?;
         }
         sys::kill_with_parent()?;
         // Park them high first, so placing them cannot clobber one another.

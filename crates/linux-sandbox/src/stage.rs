@@ -12,13 +12,16 @@
 //! Arguments (built by `run.rs`, never by hand):
 //!
 //! ```text
-//! [--init REPORT ACK] [--tty] [--landlock HANDLED READ FILE] [--read PATH | --write PATH]… [--seccomp HEX] -- CMD ARGS…
+//! [--init REPORT RELAY] [--core-limit N] [--tty] [--landlock HANDLED READ FILE] [--read PATH | --write PATH]… [--seccomp HEX] -- CMD ARGS…
 //! ```
 //!
-//! With `--init REPORT ACK` (under bubblewrap, run with `--as-pid-1`) the stage is pid 1 of
+//! With `--init REPORT RELAY` (under bubblewrap, run with `--as-pid-1`) the stage is pid 1 of
 //! the pid namespace: it forks, the child goes on to become the command, and this process
-//! stays as the namespace's init (see [`init`]), telling the helper outside through descriptor
-//! `REPORT` of a death by signal, which bubblewrap would report as exit code 128 + N.
+//! stays as the namespace's init (see [`init`]), passing a death by signal, which bubblewrap
+//! would report as exit code 128 + N, on to bubblewrap's process outside.
+//!
+//! `--core-limit N` sets the command's soft core-size limit (decimal, or `unlimited`): the
+//! helper lowers it to 0 for bubblewrap, which may die of the command's signal (see [`init`]).
 //!
 //! `HANDLED`, `READ` and `FILE` are Landlock access masks (decimal): the rights the ruleset
 //! handles, those a `--read` path gets (a `--write` path gets all handled rights), and those
@@ -49,6 +52,7 @@ type CStr = *const u8;
 pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
     let mut tty = false;
     let mut init_fds: Option<[usize; 2]> = None;
+    let mut core_limit: Option<u64> = None;
     let mut landlock: Option<[u64; 3]> = None;
     let mut seccomp: Option<CStr> = None;
     let mut i = 1;
@@ -64,10 +68,23 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
                     .filter(|fd| *fd > 2 && *fd < u64::from(u32::MAX))
             };
             match (fd(1), fd(2)) {
-                (Some(report), Some(ack)) => init_fds = Some([report as usize, ack as usize]),
+                (Some(report), Some(relay)) if report != relay => {
+                    init_fds = Some([report as usize, relay as usize])
+                }
                 _ => return fail(b"--init needs two descriptors above 2", None),
             }
             2
+        } else if eq(arg, b"--core-limit") {
+            let value = args.get(i + 1).copied();
+            core_limit = match value {
+                Some(v) if eq(v, b"unlimited") => Some(u64::MAX),
+                Some(v) => match decimal(v) {
+                    Some(limit) => Some(limit),
+                    None => return fail(b"--core-limit needs a decimal limit or unlimited", None),
+                },
+                None => None,
+            };
+            1
         } else if eq(arg, b"--landlock") {
             let mut masks = [0u64; 3];
             for (k, mask) in masks.iter_mut().enumerate() {
@@ -96,13 +113,32 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
         return fail(b"no command given", None);
     }
 
-    if let Some([report, ack]) = init_fds {
+    if let Some([report, relay]) = init_fds {
         // The parent stays as init and never returns; the child (a fork: a copy of this small
         // process, no memory shared) becomes the command.
         match integers(sys::CLONE, [SIGCHLD, 0, 0, 0, 0, 0]) {
             Ok(0) => {}
-            Ok(command) => init(command, report, ack),
+            Ok(command) => init(command, report, relay),
             Err(e) => return fail(b"starting the command under its init", Some(e)),
+        }
+    }
+    if let Some(limit) = core_limit {
+        // The soft limit only, back to what the helper was started with (never above the
+        // hard limit, which nobody lowered).
+        let mut limits = [0u64; 2];
+        let at: *mut [u64; 2] = &mut limits;
+        // SAFETY: prlimit64 on this process: no new limit, the old one into `limits`.
+        let read = unsafe { sys::call(sys::PRLIMIT64, [0, RLIMIT_CORE, 0, at as usize, 0, 0]) };
+        if let Err(e) = read {
+            return fail(b"reading the core-size limit", Some(e));
+        }
+        limits[0] = limit.min(limits[1]);
+        let new: *const [u64; 2] = &limits;
+        // SAFETY: prlimit64 on this process with a new limit read from `limits`.
+        if let Err(e) =
+            unsafe { sys::call(sys::PRLIMIT64, [0, RLIMIT_CORE, new as usize, 0, 0, 0]) }
+        {
+            return fail(b"restoring the core-size limit", Some(e));
         }
     }
     if tty {
@@ -161,17 +197,23 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
 
 /// Pid 1 of the namespace once the command (`command`, its child) runs: reaps every process
 /// orphaned in the namespace, and when the command ends, ends too, with its exit code —
-/// which ends the namespace and everything left in it, as bubblewrap's own init would. A
-/// death by signal N is exit code 128 + N (pid 1 cannot die of a signal it does not handle),
-/// so the signal is first written, as one byte, to descriptor `report`, which leads to the
-/// helper outside, and this process then waits until `ack` ends: by then whoever is outside
-/// has ended bubblewrap with the same signal (and this process with it), or it gives up and
-/// the exit code stands. A zero byte written first says that the namespace was set up
-/// (bubblewrap's own failures exit 1, like many commands). Every other descriptor is closed,
-/// and this process is made non-dumpable so the command cannot reach `report` or `ack` through
-/// `/proc/1/fd`. Only system calls, no memory shared: nothing here can
-/// fail in a way that leaves the namespace without its init.
-fn init(command: usize, report: usize, ack: usize) -> ! {
+/// which ends the namespace and everything left in it, as bubblewrap's own init would.
+///
+/// A death by signal N is exit code 128 + N (pid 1 cannot die of a signal it does not handle),
+/// so the signal goes outside first. `report` is the write end of a pipe and `relay` its read
+/// end, whose owner (`F_SETOWN`) the helper made bubblewrap's process before it became
+/// bubblewrap: asking for signal N on input (`F_SETSIG`, `O_ASYNC`) and writing N as one byte
+/// makes the kernel send N to bubblewrap, at once, before this process ends — so whoever waits
+/// for the helper sees it die as the command did. (Nothing here could signal bubblewrap
+/// itself: it is outside this pid namespace.) Where the helper waits for bubblewrap instead,
+/// the pipe has no owner, and the helper reads the byte once bubblewrap has ended. A zero
+/// byte written first says that the namespace was set up (bubblewrap's own failures exit 1,
+/// like many commands).
+///
+/// Every other descriptor is closed, and this process is made non-dumpable so the command
+/// cannot reach the pipe through `/proc/1/fd`. Only system calls, no memory shared: nothing
+/// here can fail in a way that leaves the namespace without its init.
+fn init(command: usize, report: usize, relay: usize) -> ! {
     let report_byte = |byte: u8| {
         let byte = [byte];
         // SAFETY: one byte from a live array.
@@ -180,7 +222,7 @@ fn init(command: usize, report: usize, ack: usize) -> ! {
     report_byte(0);
     let _ = integers(sys::PRCTL, [PR_SET_DUMPABLE, 0, 0, 0, 0, 0]);
     // Both are above 2 (checked with the arguments).
-    let (low, high) = (report.min(ack), report.max(ack));
+    let (low, high) = (report.min(relay), report.max(relay));
     let _ = integers(sys::CLOSE_RANGE, [0, low - 1, 0, 0, 0, 0]);
     if high > low + 1 {
         let _ = integers(sys::CLOSE_RANGE, [low + 1, high - 1, 0, 0, 0, 0]);
@@ -197,15 +239,13 @@ fn init(command: usize, report: usize, ack: usize) -> ! {
                 if signal == 0 {
                     sys::exit((status >> 8) & 0xff);
                 }
+                // Without an owner (or where a step fails) the byte is only read later.
+                if integers(sys::FCNTL, [relay, F_SETSIG, signal as usize, 0, 0, 0]).is_ok()
+                    && let Ok(flags) = integers(sys::FCNTL, [relay, F_GETFL, 0, 0, 0, 0])
+                {
+                    let _ = integers(sys::FCNTL, [relay, F_SETFL, flags | O_ASYNC, 0, 0, 0]);
+                }
                 report_byte(signal as u8);
-                let mut byte = 0u8;
-                // SAFETY: reading at most one byte into a local; returns when `ack` ends.
-                let _ = unsafe {
-                    sys::call(
-                        sys::READ,
-                        [ack, (&mut byte as *mut u8) as usize, 1, 0, 0, 0],
-                    )
-                };
                 sys::exit(128 + signal);
             }
             Ok(_) | Err(EINTR) => {}
@@ -215,6 +255,11 @@ fn init(command: usize, report: usize, ack: usize) -> ! {
 }
 
 const SIGCHLD: usize = 17;
+const F_GETFL: usize = 3;
+const F_SETFL: usize = 4;
+const F_SETSIG: usize = 10;
+const O_ASYNC: usize = 0o20_000;
+const RLIMIT_CORE: usize = 4;
 const PR_SET_DUMPABLE: usize = 4;
 const TIOCSCTTY: usize = 0x540E;
 const PR_SET_NO_NEW_PRIVS: usize = 38;
@@ -598,7 +643,6 @@ fn fail_with(what: &[u8], arg: CStr) -> i32 {
 pub mod sys {
     #[cfg(target_arch = "x86_64")]
     mod numbers {
-        pub const READ: usize = 0;
         pub const WRITE: usize = 1;
         pub const CLOSE: usize = 3;
         pub const IOCTL: usize = 16;
@@ -611,10 +655,11 @@ pub mod sys {
         pub const PRCTL: usize = 157;
         pub const EXIT_GROUP: usize = 231;
         pub const OPENAT: usize = 257;
+        pub const FCNTL: usize = 72;
+        pub const PRLIMIT64: usize = 302;
     }
     #[cfg(target_arch = "aarch64")]
     mod numbers {
-        pub const READ: usize = 63;
         pub const WRITE: usize = 64;
         pub const CLOSE: usize = 57;
         pub const IOCTL: usize = 29;
@@ -627,6 +672,8 @@ pub mod sys {
         pub const PRCTL: usize = 167;
         pub const EXIT_GROUP: usize = 94;
         pub const OPENAT: usize = 56;
+        pub const FCNTL: usize = 25;
+        pub const PRLIMIT64: usize = 261;
     }
     pub use numbers::*;
     // Numbered alike on every architecture.

@@ -269,6 +269,40 @@ pub fn pidfd_of_self() -> io::Result<std::os::fd::OwnedFd> {
     Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// Makes this process (and whatever it execs) the owner of `fd` (`F_SETOWN`): the process
+/// the kernel signals when input arrives on it with `O_ASYNC` set (see `stage::init`).
+pub fn own(fd: impl std::os::fd::AsFd) -> io::Result<()> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: fcntl with integers on a descriptor that is open while borrowed.
+    check(unsafe { libc::fcntl(fd.as_fd().as_raw_fd(), libc::F_SETOWN, libc::getpid()) }).map(drop)
+}
+
+/// This process's soft core-size limit.
+pub fn core_limit() -> io::Result<libc::rlim_t> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit fills the struct we own.
+    check(unsafe { libc::getrlimit(libc::RLIMIT_CORE, &mut limit) })?;
+    Ok(limit.rlim_cur)
+}
+
+/// Lowers this process's soft core-size limit to 0 (the hard limit stays, so the inner stage
+/// can raise the command's back).
+pub fn no_core() -> io::Result<()> {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit on a struct we own.
+    unsafe {
+        check(libc::getrlimit(libc::RLIMIT_CORE, &mut limit))?;
+        limit.rlim_cur = 0;
+        check(libc::setrlimit(libc::RLIMIT_CORE, &limit)).map(drop)
+    }
+}
+
 /// [`pipe`] whose reads and writes never block.
 pub fn pipe_nonblocking() -> io::Result<(std::os::fd::OwnedFd, std::os::fd::OwnedFd)> {
     pipe_with(libc::O_CLOEXEC | libc::O_NONBLOCK)

@@ -106,9 +106,9 @@ fn a_builtin_failure_says_which_step_failed() {
 }
 
 /// The same under `/usr/bin/bwrap`: the helper has become bubblewrap, so bubblewrap's own
-/// failure is its exit code 1, after its message and a line saying that nothing ran.
+/// failure is its exit code 1, after its message.
 #[test]
-fn a_bubblewrap_failure_says_that_nothing_ran() {
+fn a_bubblewrap_failure_is_bubblewraps_own() {
     if !super::conformance::have("/usr/bin/bwrap") {
         println!("SKIP: no /usr/bin/bwrap");
         return;
@@ -116,12 +116,7 @@ fn a_bubblewrap_failure_says_that_nothing_ran() {
     let Some(stderr) = refused_without_user_namespaces("bubblewrap", &[]) else {
         return;
     };
-    assert!(
-        stderr.starts_with("bwrap: ")
-            && stderr.contains("bubblewrap ended before the sandbox was set up")
-            && stderr.contains("so nothing ran"),
-        "{stderr}"
-    );
+    assert!(stderr.starts_with("bwrap: "), "{stderr}");
 }
 
 /// And where the helper waits for bubblewrap (it leads a process group of its own, so it
@@ -172,7 +167,9 @@ pub(super) fn refused_without_user_namespaces(force: &str, wrapper: &[&OsStr]) -
     }
     let output = codex_test_support::users::as_nobody(true, &argv, &ws, &env)?;
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
-    let became_bubblewrap = stderr.contains("bubblewrap ended before the sandbox was set up");
+    // Where the helper waits for bubblewrap, it says so after bubblewrap's message.
+    let became_bubblewrap = stderr.starts_with("bwrap: ")
+        && !stderr.contains("bubblewrap could not set up the sandbox");
     let expected = if became_bubblewrap { 1 } else { 125 };
     assert_eq!(output.status.code(), Some(expected), "{force:?}: {stderr}");
     assert!(!marker.exists(), "{force:?}: the command ran");

@@ -27,18 +27,35 @@ pub(super) fn routes() -> Vec<&'static str> {
     routes
 }
 
+/// A workspace in a temporary directory: a bare one, where the protected names need mount
+/// points made (and removed afterwards), or a repository whose `.git`, `.codex` and `.agents`
+/// exist (and are not empty), which needs none. Under `/usr/bin/bwrap` only the first takes a
+/// janitor process beside bubblewrap.
+pub(super) fn workspace(repository: bool) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().unwrap();
+    let ws = std::fs::canonicalize(dir.path()).unwrap();
+    if repository {
+        for name in [".git", ".codex", ".agents"] {
+            std::fs::create_dir(ws.join(name)).unwrap();
+            std::fs::write(ws.join(name).join("keep"), "").unwrap();
+        }
+    }
+    (dir, ws)
+}
+
 /// Also with the helper leading a process group of its own (then it cannot give the command a
-/// session and waits for it, where it otherwise becomes bubblewrap under `/usr/bin/bwrap`).
+/// session and waits for it, where it otherwise becomes bubblewrap under `/usr/bin/bwrap`),
+/// and in a workspace that needs no mount points.
 #[test]
 fn a_signal_ends_the_command_as_it_would_outside() {
     use std::os::unix::process::CommandExt;
     for route in routes() {
-        for (signal, leader) in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP]
+        for (signal, leader, repository) in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP]
             .into_iter()
             .flat_map(|signal| [(signal, false), (signal, true)])
+            .flat_map(|(signal, leader)| [(signal, leader, false), (signal, leader, true)])
         {
-            let dir = tempfile::tempdir().unwrap();
-            let ws = std::fs::canonicalize(dir.path()).unwrap();
+            let (_dir, ws) = workspace(repository);
             let started = Instant::now();
             let script = format!("kill -{signal} $$; sleep 3; echo ignored");
             let mut command = helper(&ws, route, &script);
@@ -51,7 +68,11 @@ fn a_signal_ends_the_command_as_it_would_outside() {
                 "",
                 "{route}: signal {signal} was ignored"
             );
-            assert_eq!(output.status.signal(), Some(signal), "{route}: {output:?}");
+            assert_eq!(
+                output.status.signal(),
+                Some(signal),
+                "{route} (own group: {leader}, repository: {repository}): {output:?}"
+            );
             assert!(
                 started.elapsed() < Duration::from_secs(3),
                 "{route}: waited"
@@ -63,14 +84,18 @@ fn a_signal_ends_the_command_as_it_would_outside() {
 /// A command that dies of a signal that dumps core: the helper ends by that signal on every
 /// route, leaving no core of its own (or of bubblewrap's) — only the command's crash is real,
 /// and a core of the helper would land outside the sandbox. Core dumps are allowed
-/// (`ulimit -c unlimited`), so a dump of the helper would show in its wait status.
+/// (`ulimit -c unlimited`), so a dump of the helper would show in its wait status. (Where
+/// nothing is to be cleaned up afterwards, the Landlock route's helper becomes the command,
+/// whose core is its own: that case is bubblewrap's alone here.)
 #[test]
 fn a_command_that_dumps_core_leaves_no_core_of_the_helper() {
     use std::os::unix::process::CommandExt;
     for route in routes() {
-        for leader in [false, true] {
-            let dir = tempfile::tempdir().unwrap();
-            let ws = std::fs::canonicalize(dir.path()).unwrap();
+        for (leader, repository) in [(false, false), (false, true), (true, false)] {
+            if repository && route != "bubblewrap" {
+                continue;
+            }
+            let (_dir, ws) = workspace(repository);
             let helper = helper(&ws, route, "kill -SEGV $$");
             let mut command = Command::new("sh");
             command
@@ -87,8 +112,41 @@ fn a_command_that_dumps_core_leaves_no_core_of_the_helper() {
             assert_eq!(status.signal(), Some(libc::SIGSEGV), "{route}: {status:?}");
             assert!(
                 !status.core_dumped(),
-                "{route} (own group: {leader}): the helper dumped core"
+                "{route} (own group: {leader}, repository: {repository}): the helper dumped core"
             );
+        }
+    }
+}
+
+/// The command's core-size limit is the one the helper was started with, on every route:
+/// where the helper becomes bubblewrap, it lowers its own to 0 (bubblewrap may die of the
+/// command's signal), and the inner stage gives the command the original back.
+#[test]
+fn the_command_keeps_its_core_size_limit() {
+    use std::os::unix::process::CommandExt;
+    for route in routes() {
+        for (leader, repository) in [(false, false), (false, true), (true, true)] {
+            let (_dir, ws) = workspace(repository);
+            for limit in ["0", "1234", "unlimited"] {
+                let helper = helper(&ws, route, "ulimit -c");
+                let mut command = Command::new("sh");
+                command
+                    .args(["-c", &format!("ulimit -c {limit} && exec \"$@\""), "sh"])
+                    .arg(helper.get_program())
+                    .args(helper.get_args())
+                    .envs(helper.get_envs().filter_map(|(k, v)| Some((k, v?))))
+                    .current_dir(&ws)
+                    .stdin(Stdio::null());
+                if leader {
+                    command.process_group(0);
+                }
+                let output = command.output().unwrap();
+                assert_eq!(
+                    String::from_utf8_lossy(&output.stdout).trim(),
+                    limit,
+                    "{route} (own group: {leader}, repository: {repository}): {output:?}"
+                );
+            }
         }
     }
 }
