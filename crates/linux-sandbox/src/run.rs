@@ -528,7 +528,7 @@ fn run_bubblewrap(
     // then dies of it as the command did; its core limit is 0 meanwhile (the crash was the
     // command's), and the stage gives the command ours back. Mount points to remove take a
     // janitor, started before the exec, that removes them once bubblewrap has ended.
-    let in_place = can_exec_in_place(true);
+    let in_place = bwrap.is_some() && can_exec_in_place(true);
     let janitor_target = if in_place && !mount_points.is_empty() {
         // No pidfd (kernels before 5.3): this process waits instead.
         sys::pidfd_of_self().ok()

@@ -89,7 +89,6 @@ fn a_signal_ends_the_command_as_it_would_outside() {
 /// whose core is its own: that case is bubblewrap's alone here.)
 #[test]
 fn a_command_that_dumps_core_leaves_no_core_of_the_helper() {
-    use std::os::unix::process::CommandExt;
     for route in routes() {
         for (leader, repository) in [(false, false), (false, true), (true, false)] {
             if repository && route != "bubblewrap" {
@@ -97,18 +96,9 @@ fn a_command_that_dumps_core_leaves_no_core_of_the_helper() {
             }
             let (_dir, ws) = workspace(repository);
             let helper = helper(&ws, route, "kill -SEGV $$");
-            let mut command = Command::new("sh");
-            command
-                .args(["-c", "ulimit -c unlimited && exec \"$@\"", "sh"])
-                .arg(helper.get_program())
-                .args(helper.get_args())
-                .envs(helper.get_envs().filter_map(|(k, v)| Some((k, v?))))
-                .current_dir(&ws)
-                .stdin(Stdio::null());
-            if leader {
-                command.process_group(0);
-            }
-            let status = command.status().unwrap();
+            let status = with_core_limit("unlimited", &helper, &ws, leader)
+                .status()
+                .unwrap();
             assert_eq!(status.signal(), Some(libc::SIGSEGV), "{route}: {status:?}");
             assert!(
                 !status.core_dumped(),
@@ -123,24 +113,14 @@ fn a_command_that_dumps_core_leaves_no_core_of_the_helper() {
 /// command's signal), and the inner stage gives the command the original back.
 #[test]
 fn the_command_keeps_its_core_size_limit() {
-    use std::os::unix::process::CommandExt;
     for route in routes() {
         for (leader, repository) in [(false, false), (false, true), (true, true)] {
             let (_dir, ws) = workspace(repository);
             for limit in ["0", "1234", "unlimited"] {
                 let helper = helper(&ws, route, "ulimit -c");
-                let mut command = Command::new("sh");
-                command
-                    .args(["-c", &format!("ulimit -c {limit} && exec \"$@\""), "sh"])
-                    .arg(helper.get_program())
-                    .args(helper.get_args())
-                    .envs(helper.get_envs().filter_map(|(k, v)| Some((k, v?))))
-                    .current_dir(&ws)
-                    .stdin(Stdio::null());
-                if leader {
-                    command.process_group(0);
-                }
-                let output = command.output().unwrap();
+                let output = with_core_limit(limit, &helper, &ws, leader)
+                    .output()
+                    .unwrap();
                 assert_eq!(
                     String::from_utf8_lossy(&output.stdout).trim(),
                     limit,
@@ -149,6 +129,24 @@ fn the_command_keeps_its_core_size_limit() {
             }
         }
     }
+}
+
+/// `helper` started by a shell in `ws` that first sets the soft core-size limit to `limit`
+/// (`ulimit -c`), in a process group of its own when `leader`.
+fn with_core_limit(limit: &str, helper: &Command, ws: &Path, leader: bool) -> Command {
+    use std::os::unix::process::CommandExt;
+    let mut command = Command::new("sh");
+    command
+        .args(["-c", &format!("ulimit -c {limit} && exec \"$@\""), "sh"])
+        .arg(helper.get_program())
+        .args(helper.get_args())
+        .envs(helper.get_envs().filter_map(|(k, v)| Some((k, v?))))
+        .current_dir(ws)
+        .stdin(Stdio::null());
+    if leader {
+        command.process_group(0);
+    }
+    command
 }
 
 /// A plain exit with a code above 128 stays an exit code (bubblewrap alone makes the two
