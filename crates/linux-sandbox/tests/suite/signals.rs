@@ -50,7 +50,15 @@ pub(super) fn workspace(repository: bool) -> (tempfile::TempDir, std::path::Path
 fn a_signal_ends_the_command_as_it_would_outside() {
     use std::os::unix::process::CommandExt;
     for route in routes() {
-        for (signal, leader, repository) in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP]
+        // SIGKILL and a real-time signal too (the init passes each on as it is).
+        let signals = [
+            libc::SIGTERM,
+            libc::SIGINT,
+            libc::SIGHUP,
+            libc::SIGKILL,
+            libc::SIGRTMIN() + 6,
+        ];
+        for (signal, leader, repository) in signals
             .into_iter()
             .flat_map(|signal| [(signal, false), (signal, true)])
             .flat_map(|(signal, leader)| [(signal, leader, false), (signal, leader, true)])
