@@ -172,9 +172,9 @@ impl MountPoints {
     /// while the command runs, and once bubblewrap — the process `target`, a pidfd of this
     /// one — has ended, removes what it is the last user of. Gives the mount points back
     /// where it cannot be started; the caller then waits for bubblewrap itself.
-    pub fn watch_bubblewrap(mut self, target: &OwnedFd) -> Result<libc::pid_t, MountPoints> {
+    pub fn watch_bubblewrap(mut self, target: &OwnedFd) -> Result<(), MountPoints> {
         match self.start_janitor(Some(target.as_raw_fd())) {
-            Ok(Some(pid)) => Ok(pid),
+            Ok(Some(_)) => Ok(()),
             _ => Err(self),
         }
     }

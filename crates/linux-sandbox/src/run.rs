@@ -599,7 +599,7 @@ fn run_bubblewrap(
 
     let mount_points = if in_place {
         let janitor = match &janitor_target {
-            Some(target) => mount_points.watch_bubblewrap(target).map(drop),
+            Some(target) => mount_points.watch_bubblewrap(target),
             None => Ok(()),
         };
         match janitor {

@@ -1136,7 +1136,7 @@ pub fn die_by_signal(signal: i32) -> ! {
 }
 
 /// Whether the default action of `signal` dumps core (signal(7)).
-pub fn dumps_core(signal: i32) -> bool {
+fn dumps_core(signal: i32) -> bool {
     matches!(
         signal,
         libc::SIGQUIT
