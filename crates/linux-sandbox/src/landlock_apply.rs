@@ -1,12 +1,11 @@
 //! Applies a Landlock rule list to the calling thread (inherited by everything it executes).
 //! Fails closed: the ABI must mediate truncation (3+), or the policy's read-only files could be
-//! emptied, and the kernel must report the ruleset as enforced.
+//! emptied, every right the ruleset handles must be one the kernel handles (so an enforced
+//! ruleset is enforced in full), and every rule must be accepted.
 
 use codex_sandbox::linux::{LandlockAccess, LandlockRule};
-use landlock::{
-    ABI, Access, AccessFs, CompatLevel, Compatible, PathBeneath, Ruleset, RulesetAttr,
-    RulesetCreatedAttr, RulesetStatus,
-};
+use landlock::{ABI, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr};
+use std::os::fd::AsFd;
 
 /// The lowest ABI that mediates everything a read-only path needs (TRUNCATE came in 3).
 pub const MIN_ABI: u8 = 3;
@@ -48,6 +47,10 @@ pub fn masks(abi: u8) -> [u64; 3] {
 }
 
 /// Restricts the calling thread to `rules`. `abi` is the kernel's (see `sys::landlock_abi`).
+/// No-new-privileges must be set already. The crate makes the ruleset, refusing any right this
+/// kernel cannot handle; the rules are added and the ruleset enforced by the system calls
+/// themselves, since the crate asks the kernel (`fstat`) whether each path is a directory, a
+/// call per rule that a per-entry plan of hundreds of rules feels (see `sys::RulePaths`).
 pub fn apply(rules: &[LandlockRule], abi: u8) -> Result<(), LandlockError> {
     if abi < MIN_ABI {
         return Err(LandlockError::AbiTooOld { found: abi });
@@ -55,36 +58,32 @@ pub fn apply(rules: &[LandlockRule], abi: u8) -> Result<(), LandlockError> {
     let abi = abi_enum(abi);
     let all = AccessFs::from_all(abi);
     let err = |e: landlock::RulesetError| LandlockError::Ruleset(e.to_string());
-    let mut ruleset = Ruleset::default()
+    let ruleset: Option<std::os::fd::OwnedFd> = Ruleset::default()
         .set_compatibility(CompatLevel::HardRequirement)
         .handle_access(all)
         .map_err(err)?
         .create()
-        .map_err(err)?;
-    for rule in rules {
-        // Whether it is a directory is told by what was opened: the rule is on that.
-        let Ok((fd, is_dir)) = crate::sys::open_rule_path(&rule.path) else {
+        .map_err(err)?
+        .into();
+    // No descriptor: the kernel has no Landlock (a hard requirement makes that an error first).
+    let ruleset = ruleset.ok_or(LandlockError::NotEnforced)?;
+    let file = AccessFs::from_file(abi).bits();
+    let mut paths = crate::sys::RulePaths::default();
+    for (i, rule) in rules.iter().enumerate() {
+        let next = rules.get(i + 1).map(|r| r.path.as_path());
+        let Ok(fd) = paths.open(&rule.path, next) else {
             // A path that vanished since planning grants nothing.
             continue;
         };
-        let mut access = match rule.access {
+        let access = match rule.access {
             LandlockAccess::ReadOnly => AccessFs::from_read(abi),
             LandlockAccess::ReadWrite => all,
         };
-        if !is_dir {
-            // Directory-only rights (make, remove, read dir, refer) cannot go on a file rule.
-            access &= AccessFs::from_file(abi);
-        }
-        ruleset = ruleset
-            .set_compatibility(CompatLevel::BestEffort)
-            .add_rule(PathBeneath::new(fd, access))
-            .map_err(err)?;
+        crate::sys::landlock_add_path_rule(ruleset.as_fd(), fd.as_fd(), access.bits(), file)
+            .map_err(|e| {
+                LandlockError::Ruleset(format!("a rule for {}: {e}", rule.path.display()))
+            })?;
     }
-    let status = ruleset.restrict_self().map_err(err)?;
-    match status.ruleset {
-        RulesetStatus::FullyEnforced => Ok(()),
-        RulesetStatus::PartiallyEnforced | RulesetStatus::NotEnforced => {
-            Err(LandlockError::NotEnforced)
-        }
-    }
+    crate::sys::landlock_restrict_self(ruleset.as_fd())
+        .map_err(|e| LandlockError::Ruleset(format!("enforcing the ruleset: {e}")))
 }

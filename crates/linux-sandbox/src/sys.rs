@@ -22,43 +22,149 @@ fn c_path(path: &Path) -> io::Result<CString> {
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
 
-/// An `O_PATH` descriptor on `path` for a Landlock rule, and whether it is a directory — told
-/// by opening it as one first, which for directories (most rules) saves a `stat`; made by the
-/// system call itself, which musl's `open` follows with an `fcntl` for close-on-exec. A
-/// per-entry plan adds hundreds of rules, so each call counts.
-/// Rule paths are resolved already, so a symlink met here was put in place since (an entry
-/// swapped for a link between listing and opening): it is opened itself (`O_NOFOLLOW`), and a
-/// rule on it grants nothing beyond it. Only the terminals' `/proc/self/fd/N` links are
-/// followed, to what they lead to.
-pub fn open_rule_path(path: &Path) -> io::Result<(std::os::fd::OwnedFd, bool)> {
-    use std::os::fd::FromRawFd;
-    let follow = if path.starts_with("/proc/self/fd") {
-        0
-    } else {
-        libc::O_NOFOLLOW
-    };
-    let path = c_path(path)?;
-    let open = |flags: libc::c_int| {
-        // SAFETY: a valid NUL-terminated path; flags need no mode argument.
-        let fd = unsafe {
-            libc::syscall(
-                libc::SYS_openat,
+/// `O_PATH` descriptors on the paths of Landlock rules, made by the system call itself (musl's
+/// `open` follows it with an `fcntl` for close-on-exec). A per-entry plan adds hundreds of
+/// rules, one for each entry of a writable root such as `/tmp`, so each call counts: where a
+/// rule's path shares its directory with the next rule's, that directory is opened once and
+/// the entries are opened beneath it by name, a walk of one component instead of the whole
+/// path.
+/// Rule paths are resolved already, so a symlink met as a rule's last component was put in
+/// place since (an entry swapped for a link between listing and opening): it is opened itself
+/// (`O_NOFOLLOW`), and a rule on it grants nothing beyond it. Only the terminals'
+/// `/proc/self/fd/N` links are followed, to what they lead to.
+#[derive(Default)]
+pub struct RulePaths {
+    /// The directory of the last rules, open.
+    dir: Option<(std::path::PathBuf, std::os::fd::OwnedFd)>,
+}
+
+impl RulePaths {
+    /// Opens `path`; `next` is the next rule's path, if any.
+    pub fn open(&mut self, path: &Path, next: Option<&Path>) -> io::Result<std::os::fd::OwnedFd> {
+        if path.starts_with("/proc/self/fd") {
+            return open_at(libc::AT_FDCWD, &c_path(path)?, libc::O_PATH);
+        }
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return open_at(
                 libc::AT_FDCWD,
-                path.as_ptr(),
-                flags | follow | libc::O_PATH | libc::O_CLOEXEC,
+                &c_path(path)?,
+                libc::O_PATH | libc::O_NOFOLLOW,
+            );
+        };
+        let cached = self.dir.as_ref().is_some_and(|(dir, _)| dir == parent);
+        if !cached && next.and_then(Path::parent) == Some(parent) {
+            // The directory's own last component is an inner one of `path`, followed as a
+            // walk of the whole path would.
+            let fd = open_at(
+                libc::AT_FDCWD,
+                &c_path(parent)?,
+                libc::O_PATH | libc::O_DIRECTORY,
+            )?;
+            self.dir = Some((parent.to_path_buf(), fd));
+        } else if !cached {
+            return open_at(
+                libc::AT_FDCWD,
+                &c_path(path)?,
+                libc::O_PATH | libc::O_NOFOLLOW,
+            );
+        }
+        let (_, dir) = self.dir.as_ref().expect("the directory was opened above");
+        let name = CString::new(name.as_bytes())
+            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+        open_at(
+            std::os::fd::AsRawFd::as_raw_fd(dir),
+            &name,
+            libc::O_PATH | libc::O_NOFOLLOW,
+        )
+    }
+}
+
+/// `openat(dir, path, flags | O_CLOEXEC)` by the system call itself.
+fn open_at(
+    dir: libc::c_int,
+    path: &std::ffi::CStr,
+    flags: libc::c_int,
+) -> io::Result<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: a valid NUL-terminated path; flags need no mode argument.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat,
+            dir,
+            path.as_ptr(),
+            flags | libc::O_CLOEXEC,
+        )
+    };
+    if fd < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        // SAFETY: just opened, ours alone.
+        Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+    }
+}
+
+/// `struct landlock_path_beneath_attr` (packed: 12 bytes).
+#[repr(C, packed)]
+struct PathBeneathAttr {
+    allowed_access: u64,
+    parent_fd: i32,
+}
+
+/// Adds to the Landlock ruleset `ruleset` a rule granting `access` beneath what `path` (an
+/// `O_PATH` descriptor) is; on anything but a directory only `access & file`. The kernel
+/// refuses directory-only rights on a file's rule with `EINVAL` before it allocates anything,
+/// which tells the two apart without a `stat` for each rule.
+pub fn landlock_add_path_rule(
+    ruleset: std::os::fd::BorrowedFd<'_>,
+    path: std::os::fd::BorrowedFd<'_>,
+    access: u64,
+    file: u64,
+) -> io::Result<()> {
+    const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
+    let add = |allowed_access: u64| {
+        let attr = PathBeneathAttr {
+            allowed_access,
+            parent_fd: std::os::fd::AsRawFd::as_raw_fd(&path),
+        };
+        // SAFETY: `attr` is a landlock_path_beneath_attr alive across the call.
+        let result = unsafe {
+            libc::syscall(
+                libc::SYS_landlock_add_rule,
+                std::os::fd::AsRawFd::as_raw_fd(&ruleset),
+                LANDLOCK_RULE_PATH_BENEATH,
+                &attr as *const PathBeneathAttr,
+                0,
             )
         };
-        if fd < 0 {
+        if result < 0 {
             Err(io::Error::last_os_error())
         } else {
-            // SAFETY: just opened, ours alone.
-            Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+            Ok(())
         }
     };
-    match open(libc::O_DIRECTORY) {
-        Ok(fd) => Ok((fd, true)),
-        Err(e) if e.raw_os_error() == Some(libc::ENOTDIR) => Ok((open(0)?, false)),
-        Err(e) => Err(e),
+    match add(access) {
+        Err(e) if e.raw_os_error() == Some(libc::EINVAL) && access & file != access => {
+            add(access & file)
+        }
+        result => result,
+    }
+}
+
+/// Enforces the Landlock ruleset `ruleset` on the calling thread (and what it executes). Needs
+/// no-new-privileges set before, or `CAP_SYS_ADMIN`.
+pub fn landlock_restrict_self(ruleset: std::os::fd::BorrowedFd<'_>) -> io::Result<()> {
+    // SAFETY: a ruleset descriptor and no flags.
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_landlock_restrict_self,
+            std::os::fd::AsRawFd::as_raw_fd(&ruleset),
+            0,
+        )
+    };
+    if result < 0 {
+        Err(io::Error::last_os_error())
+    } else {
+        Ok(())
     }
 }
 

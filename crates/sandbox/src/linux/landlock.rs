@@ -160,29 +160,51 @@ pub fn landlock_plan_per_entry(
 }
 
 /// Grants `dir` read-write, or — when a protected path lies at or below it — each of its
-/// entries except the protected ones, recursively.
+/// entries except the protected ones, recursively. Each level passes on only the protected
+/// paths below it, and tells the entries that lead to one by name: a writable root such as
+/// `/tmp` may hold hundreds of entries, and comparing each with every protected path, component
+/// by component, cost more than the rest of the planning.
 fn grant_around(
     dir: &std::path::Path,
     protected: &[&std::path::Path],
     fs: &dyn crate::probe::FsProbe,
     out: &mut Vec<LandlockRule>,
 ) {
-    if protected.contains(&dir) {
-        return;
-    }
-    if !protected.iter().any(|p| p.starts_with(dir)) {
+    let below: Vec<&std::path::Path> = protected
+        .iter()
+        .copied()
+        .filter(|p| p.starts_with(dir))
+        .collect();
+    if below.is_empty() {
         out.push(LandlockRule {
             path: dir.to_path_buf(),
             access: LandlockAccess::ReadWrite,
         });
         return;
     }
+    if below.contains(&dir) {
+        return;
+    }
+    // The first component below `dir` of each protected path.
+    let leading: Vec<&std::ffi::OsStr> = below
+        .iter()
+        .filter_map(|p| p.strip_prefix(dir).ok()?.components().next())
+        .map(|c| c.as_os_str())
+        .collect();
     for (name, kind) in fs.list_dir_kinds(dir) {
         if kind == PathKind::Symlink {
             // A rule on a symlink would apply to its target; leave it read-only.
             continue;
         }
-        grant_around(&dir.join(name), protected, fs, out);
+        let path = dir.join(&name);
+        if leading.contains(&std::ffi::OsStr::new(&name)) {
+            grant_around(&path, &below, fs, out);
+        } else {
+            out.push(LandlockRule {
+                path,
+                access: LandlockAccess::ReadWrite,
+            });
+        }
     }
 }
 
@@ -202,6 +224,10 @@ mod per_entry_tests {
             .file("/ws/README.md", "")
             .dir("/ws/gitmeta/wt")
             .dir("/ws/gitmeta/other")
+            // Names that begin like a protected path's components but are other entries.
+            .dir("/ws/gitmeta-old/wt")
+            .file("/ws/.gitignore", "")
+            .symlink("/ws/link", "/etc")
             .file("/wt/.git", "gitdir: /ws/gitmeta/wt\n")
             .file("/wt/x", "");
         let policy = resolve_legacy(
@@ -228,8 +254,10 @@ mod per_entry_tests {
         assert_eq!(
             writable,
             vec![
+                "/ws/.gitignore",
                 "/ws/README.md",
                 "/ws/gitmeta/other",
+                "/ws/gitmeta-old",
                 "/ws/src",
                 "/wt/x",
                 "/dev/null"
