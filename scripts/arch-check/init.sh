@@ -98,6 +98,9 @@ for who in root user; do
         check signal-15 "$tag read-only: a death by signal" /probe waitsig $ro sh -c 'kill -TERM $$'
         check signal-15 "$tag workspace-write: a death by signal" /probe waitsig $as $sb --full-auto -- sh -c 'kill -TERM $$'
         check 2468 "$tag read-only: core-size limit" sh -c 'ulimit -c 2468 && exec "$@"' sh $ro sh -c 'ulimit -c'
+        # A signal the helper was started ignoring (so was the command, which sets it back to
+        # the default): the helper still ends by it (it waits instead of becoming bubblewrap).
+        check signal-10 "$tag read-only: a death by a signal started ignored" /probe waitsig sh -c 'trap "" USR1 && exec "$@"' sh $ro /probe raise 10
         ww="$as $sb --full-auto --"
         # Without namespaces a writable root is granted entry by entry: nothing can be made
         # directly in it, and chmod of one's own files elsewhere is not mediated (both are

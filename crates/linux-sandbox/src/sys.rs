@@ -1258,6 +1258,52 @@ fn dumps_core(signal: i32) -> bool {
     )
 }
 
+/// Whether `signal` is ignored here (its disposition is `SIG_IGN`), asked of the kernel
+/// itself: libc wrappers refuse the signals they reserve (32 to 34).
+fn is_ignored(signal: libc::c_int) -> bool {
+    // The kernel's `struct sigaction`: handler, flags, restorer, mask.
+    let mut old = [0usize; 4];
+    // SAFETY: a query (no new action) into a buffer as large as the kernel's struct; the mask
+    // size is the kernel's (64 signals).
+    let result = unsafe {
+        libc::syscall(
+            libc::SYS_rt_sigaction,
+            signal,
+            std::ptr::null::<libc::c_void>(),
+            old.as_mut_ptr(),
+            8usize,
+        )
+    };
+    result == 0 && old[0] == libc::SIG_IGN
+}
+
+/// Whether this process ignores a signal whose default action would end a process — one the
+/// command, which inherits the disposition, may still die of, having set it back to the
+/// default itself. A process that becomes bubblewrap ignores it too, and so could not be
+/// ended by it on the command's behalf (see `stage::init`). SIGPIPE, which the Rust runtime
+/// ignores here, is set back to the default at exec; SIGKILL and SIGSTOP cannot be ignored.
+/// The signals the C library keeps for itself (32 up to its `SIGRTMIN`) are left out: no
+/// program may use them, and `posix_spawn` (glibc's always, as Rust's `Command` uses it)
+/// starts every program with them ignored.
+pub fn ignores_a_fatal_signal() -> bool {
+    const NOT_FATAL: [libc::c_int; 10] = [
+        libc::SIGKILL,
+        libc::SIGSTOP,
+        libc::SIGPIPE,
+        libc::SIGCHLD,
+        libc::SIGCONT,
+        libc::SIGTSTP,
+        libc::SIGTTIN,
+        libc::SIGTTOU,
+        libc::SIGURG,
+        libc::SIGWINCH,
+    ];
+    let reserved = 32..libc::SIGRTMIN();
+    (1..=64)
+        .filter(|signal| !NOT_FATAL.contains(signal) && !reserved.contains(signal))
+        .any(is_ignored)
+}
+
 /// The process group of the command being supervised (0: none yet).
 static SUPERVISED_GROUP: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
@@ -1275,9 +1321,15 @@ extern "C" fn kill_supervised_group(_signal: libc::c_int) {
 /// started its own session) instead of this process: whoever stops the helper stops
 /// everything the command started, and the helper still cleans up (removes the mount points
 /// it created) and then ends the way the command did.
+/// One this process was started ignoring (as `nohup` starts its command ignoring SIGHUP, and a
+/// shell its background jobs ignoring SIGINT and SIGQUIT) stays ignored: the command inherited
+/// it so, and stopping it that way is what the caller asked to be spared.
 pub fn forward_termination_to_group(group: libc::pid_t) {
     SUPERVISED_GROUP.store(group, std::sync::atomic::Ordering::SeqCst);
     for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
+        if is_ignored(signal) {
+            continue;
+        }
         // SAFETY: installing a handler that only makes async-signal-safe calls.
         unsafe {
             let mut action: libc::sigaction = std::mem::zeroed();

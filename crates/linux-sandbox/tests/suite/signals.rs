@@ -142,10 +142,16 @@ fn the_command_keeps_its_core_size_limit() {
 /// `helper` started by a shell in `ws` that first sets the soft core-size limit to `limit`
 /// (`ulimit -c`), in a process group of its own when `leader`.
 fn with_core_limit(limit: &str, helper: &Command, ws: &Path, leader: bool) -> Command {
+    started_by_shell(&format!("ulimit -c {limit}"), helper, ws, leader)
+}
+
+/// `helper` started by a shell in `ws` that first runs `first` (and then execs the helper), in
+/// a process group of its own when `leader`.
+fn started_by_shell(first: &str, helper: &Command, ws: &Path, leader: bool) -> Command {
     use std::os::unix::process::CommandExt;
     let mut command = Command::new("sh");
     command
-        .args(["-c", &format!("ulimit -c {limit} && exec \"$@\""), "sh"])
+        .args(["-c", &format!("{first} && exec \"$@\""), "sh"])
         .arg(helper.get_program())
         .args(helper.get_args())
         .envs(helper.get_envs().filter_map(|(k, v)| Some((k, v?))))
@@ -155,6 +161,76 @@ fn with_core_limit(limit: &str, helper: &Command, ws: &Path, leader: bool) -> Co
         command.process_group(0);
     }
     command
+}
+
+/// A helper started ignoring a signal (as `nohup` starts its command ignoring SIGHUP, and a
+/// shell its background jobs ignoring SIGINT) leaves it ignored: sent to the helper, it stops
+/// nothing, on every route, whether the helper waits for the command (here, in a workspace
+/// whose mount points it removes afterwards, or leading its own group) or not.
+#[test]
+fn a_signal_the_helper_was_started_ignoring_stops_nothing() {
+    let mut running = Vec::new();
+    for route in routes() {
+        for signal in [libc::SIGHUP, libc::SIGINT, libc::SIGTERM] {
+            for (leader, repository) in [(false, false), (false, true), (true, true)] {
+                let (dir, ws) = workspace(repository);
+                let helper = helper(&ws, route, "touch started; sleep 1; touch finished");
+                let command = started_by_shell(&format!("trap '' {signal}"), &helper, &ws, leader)
+                    .spawn()
+                    .unwrap();
+                running.push((route, signal, leader, repository, dir, ws, command));
+            }
+        }
+    }
+    for (route, signal, leader, repository, _, ws, command) in &mut running {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !ws.join("started").exists() {
+            assert!(
+                Instant::now() < deadline,
+                "{route}: the command did not start"
+            );
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        let sent = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(command.id().to_string())
+            .status()
+            .unwrap();
+        assert!(sent.success());
+        let status = command.wait().unwrap();
+        assert!(
+            status.success() && ws.join("finished").exists(),
+            "{route} (own group: {leader}, repository: {repository}): signal {signal}, ignored, stopped the command: {status:?}"
+        );
+    }
+}
+
+/// A command that dies of a signal the helper was started ignoring (it inherited it ignored,
+/// and set it back to the default action) ends the helper by that signal too, on every route:
+/// the helper cannot become bubblewrap then (bubblewrap would ignore the signal the command's
+/// end is passed on with), so it waits and ends as the command did itself.
+#[test]
+fn a_signal_the_helper_was_started_ignoring_still_ends_it_as_it_ended_the_command() {
+    for route in routes() {
+        for signal in [libc::SIGHUP, libc::SIGINT, libc::SIGUSR1] {
+            for (leader, repository) in [(false, false), (false, true), (true, true)] {
+                let (_dir, ws) = workspace(repository);
+                let script = format!(
+                    "exec {} -c 'import os, signal; signal.signal({signal}, signal.SIG_DFL); os.kill(os.getpid(), {signal})'",
+                    super::conformance::PYTHON
+                );
+                let helper = helper(&ws, route, &script);
+                let status = started_by_shell(&format!("trap '' {signal}"), &helper, &ws, leader)
+                    .status()
+                    .unwrap();
+                assert_eq!(
+                    status.signal(),
+                    Some(signal),
+                    "{route} (own group: {leader}, repository: {repository}): {status:?}"
+                );
+            }
+        }
+    }
 }
 
 /// A plain exit with a code above 128 stays an exit code (bubblewrap alone makes the two
