@@ -6,8 +6,7 @@
 //! Operations: read|write|create|mkdir|unlink|chmod|truncate PATH, rename|link FROM TO,
 //! socket inet|inet6|unix|vsock|raw|netlink, connect PORT (TCP to 127.0.0.1), ptrace,
 //! io_uring, mount PATH (tmpfs over it), escape PATH (new user + mount namespaces, remount `/`
-//! writable, write to PATH), nnp, caps [keep-bounding], fd N, raise N (set signal N back to
-//! its default action, then send it to itself); and `as UID COMMAND...` runs
+//! writable, write to PATH), nnp, caps [keep-bounding], fd N; and `as UID COMMAND...` runs
 //! COMMAND as that user and group with no supplementary groups (busybox's `setpriv` cannot
 //! change ids).
 
@@ -22,8 +21,6 @@ extern "C" {
     fn close(fd: c_int) -> c_int;
     fn fcntl(fd: c_int, cmd: c_int, ...) -> c_int;
     fn unshare(flags: c_int) -> c_int;
-    fn signal(signal: c_int, handler: usize) -> usize;
-    fn raise(signal: c_int) -> c_int;
     fn setgroups(size: usize, list: *const u32) -> c_int;
     fn setgid(gid: u32) -> c_int;
     fn setuid(uid: u32) -> c_int;
@@ -44,12 +41,6 @@ const CLONE_NEWNS: c_int = 0x0002_0000;
 const MS_REMOUNT: u64 = 32;
 const MS_BIND: u64 = 4096;
 const F_GETFD: c_int = 1;
-
-/// `signal(N, SIG_DFL)`.
-unsafe fn signal_default(number: c_int) {
-    // SAFETY: the caller's; SIG_DFL is 0.
-    unsafe { signal(number, 0) };
-}
 
 fn check(result: c_long) -> io::Result<()> {
     if result < 0 {
@@ -125,15 +116,6 @@ fn run(args: &[String]) -> io::Result<()> {
         "connect" => {
             let port: u16 = arg(1).parse().map_err(io::Error::other)?;
             std::net::TcpStream::connect(("127.0.0.1", port)).map(drop)
-        }
-        "raise" => {
-            let signal: c_int = arg(1).parse().map_err(io::Error::other)?;
-            // SAFETY: the default action (SIG_DFL, 0) for a signal, then that signal.
-            unsafe {
-                signal_default(signal);
-                raise(signal);
-            }
-            Err(io::Error::other(format!("signal {signal} did not end the probe")))
         }
         // SAFETY: PTRACE_TRACEME takes no pointers.
         "ptrace" => check(unsafe { ptrace(PTRACE_TRACEME, 0, 0, 0) }),

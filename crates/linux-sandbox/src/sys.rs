@@ -1277,33 +1277,6 @@ fn is_ignored(signal: libc::c_int) -> bool {
     result == 0 && old[0] == libc::SIG_IGN
 }
 
-/// Whether this process ignores a signal whose default action would end a process — one the
-/// command, which inherits the disposition, may still die of, having set it back to the
-/// default itself. A process that becomes bubblewrap ignores it too, and so could not be
-/// ended by it on the command's behalf (see `stage::init`). SIGPIPE, which the Rust runtime
-/// ignores here, is set back to the default at exec; SIGKILL and SIGSTOP cannot be ignored.
-/// The signals the C library keeps for itself (32 up to its `SIGRTMIN`) are left out: no
-/// program may use them, and `posix_spawn` (glibc's always, as Rust's `Command` uses it)
-/// starts every program with them ignored.
-pub fn ignores_a_fatal_signal() -> bool {
-    const NOT_FATAL: [libc::c_int; 10] = [
-        libc::SIGKILL,
-        libc::SIGSTOP,
-        libc::SIGPIPE,
-        libc::SIGCHLD,
-        libc::SIGCONT,
-        libc::SIGTSTP,
-        libc::SIGTTIN,
-        libc::SIGTTOU,
-        libc::SIGURG,
-        libc::SIGWINCH,
-    ];
-    let reserved = 32..libc::SIGRTMIN();
-    (1..=64)
-        .filter(|signal| !NOT_FATAL.contains(signal) && !reserved.contains(signal))
-        .any(is_ignored)
-}
-
 /// The process group of the command being supervised (0: none yet).
 static SUPERVISED_GROUP: std::sync::atomic::AtomicI32 = std::sync::atomic::AtomicI32::new(0);
 
