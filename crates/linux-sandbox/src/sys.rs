@@ -1258,23 +1258,14 @@ fn dumps_core(signal: i32) -> bool {
     )
 }
 
-/// Whether `signal` is ignored here (its disposition is `SIG_IGN`), asked of the kernel
-/// itself: libc wrappers refuse the signals they reserve (32 to 34).
+/// Whether `signal` is ignored here (its disposition is `SIG_IGN`).
 fn is_ignored(signal: libc::c_int) -> bool {
-    // The kernel's `struct sigaction`: handler, flags, restorer, mask.
-    let mut old = [0usize; 4];
-    // SAFETY: a query (no new action) into a buffer as large as the kernel's struct; the mask
-    // size is the kernel's (64 signals).
-    let result = unsafe {
-        libc::syscall(
-            libc::SYS_rt_sigaction,
-            signal,
-            std::ptr::null::<libc::c_void>(),
-            old.as_mut_ptr(),
-            8usize,
-        )
-    };
-    result == 0 && old[0] == libc::SIG_IGN
+    // SAFETY: a query (no new action) into a zeroed struct of ours.
+    unsafe {
+        let mut old: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+            && old.sa_sigaction == libc::SIG_IGN
+    }
 }
 
 /// The process group of the command being supervised (0: none yet).
