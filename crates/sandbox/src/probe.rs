@@ -6,6 +6,7 @@
 
 use codex_protocol::FileSystemAccess;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Component, Path, PathBuf};
 
 /// What is at a path, without following a final symlink.
@@ -28,13 +29,14 @@ pub trait FsProbe {
     fn read_text(&self, path: &Path) -> Option<String>;
     /// The names in a directory, sorted.
     fn list_dir(&self, path: &Path) -> Vec<String>;
-    /// The names in a directory, sorted, each with its kind (a symlink as such).
-    fn list_dir_kinds(&self, path: &Path) -> Vec<(String, PathKind)> {
+    /// The names in a directory, sorted, each with its kind (a symlink as such). Names as
+    /// they are, bytes that are not UTF-8 included: a plan grants entries by name.
+    fn list_dir_kinds(&self, path: &Path) -> Vec<(OsString, PathKind)> {
         self.list_dir(path)
             .into_iter()
             .map(|name| {
                 let kind = self.kind(&path.join(&name));
-                (name, kind)
+                (OsString::from(name), kind)
             })
             .collect()
     }
@@ -95,8 +97,8 @@ impl FsProbe for HostFs {
 
     /// From the directory's own records (`d_type`), without a system call per entry where
     /// the filesystem fills them in.
-    fn list_dir_kinds(&self, path: &Path) -> Vec<(String, PathKind)> {
-        let mut entries: Vec<(String, PathKind)> = std::fs::read_dir(path)
+    fn list_dir_kinds(&self, path: &Path) -> Vec<(OsString, PathKind)> {
+        let mut entries: Vec<(OsString, PathKind)> = std::fs::read_dir(path)
             .map(|entries| {
                 entries
                     .filter_map(|e| e.ok())
@@ -107,7 +109,7 @@ impl FsProbe for HostFs {
                             Ok(_) => PathKind::File,
                             Err(_) => self.kind(&e.path()),
                         };
-                        (e.file_name().to_string_lossy().into_owned(), kind)
+                        (e.file_name(), kind)
                     })
                     .collect()
             })
@@ -305,7 +307,7 @@ impl<F: FsProbe> FsProbe for MemoFs<F> {
         self.inner.list_dir(path)
     }
 
-    fn list_dir_kinds(&self, path: &Path) -> Vec<(String, PathKind)> {
+    fn list_dir_kinds(&self, path: &Path) -> Vec<(OsString, PathKind)> {
         self.inner.list_dir_kinds(path)
     }
 

@@ -736,3 +736,34 @@ fn conformance_as_root() {
 fn conformance_as_nobody() {
     run_matrix(User::Nobody);
 }
+
+/// Entries whose names are not UTF-8 are granted as the policy says, on every route: the
+/// per-entry plan grants a writable root's entries one by one, by their names as bytes (the
+/// probe's JSON cannot carry such a path, so this is its own test).
+#[test]
+fn entries_whose_names_are_not_utf8_are_granted_like_any_other() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let mut routes = super::signals::routes();
+    routes.push("no-namespaces");
+    for route in routes {
+        let dir = tempfile::tempdir().unwrap();
+        let ws = fs::canonicalize(dir.path()).unwrap();
+        let file = ws.join(OsStr::from_bytes(b"caf\xe9.txt"));
+        let subdir = ws.join(OsStr::from_bytes(b"d\xff"));
+        fs::write(&file, "x").unwrap();
+        fs::create_dir(&subdir).unwrap();
+        let output = super::mount_points::helper(&ws, route, "echo y >> \"$0\" && : > \"$1/new\"")
+            .arg(&file)
+            .arg(&subdir)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{route}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert_eq!(fs::read_to_string(&file).unwrap(), "xy\n", "{route}");
+        assert!(subdir.join("new").exists(), "{route}");
+    }
+}

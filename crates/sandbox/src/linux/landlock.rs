@@ -197,7 +197,7 @@ fn grant_around(
             continue;
         }
         let path = dir.join(&name);
-        if leading.contains(&std::ffi::OsStr::new(&name)) {
+        if leading.contains(&name.as_os_str()) {
             grant_around(&path, &below, fs, out);
         } else {
             out.push(LandlockRule {
