@@ -169,16 +169,9 @@ fn stdin_ready() -> bool {
     false
 }
 
-/// Whether `dir` is in a git work tree: an ancestor has a `.git` directory with a `HEAD`, or a
-/// `.git` file pointing elsewhere (`gitdir: …`). An empty `.git` does not count: a sandbox
-/// may briefly hold one as a mount point in a shared directory such as /tmp.
+/// Whether `dir` is in a git work tree (see [`codex_core::project_doc::is_git_root`]).
 fn in_git_repo(dir: &Path) -> bool {
-    dir.ancestors().any(|d| {
-        let git = d.join(".git");
-        git.join("HEAD").is_file()
-            || (git.is_file()
-                && std::fs::read_to_string(&git).is_ok_and(|t| t.starts_with("gitdir:")))
-    })
+    dir.ancestors().any(codex_core::project_doc::is_git_root)
 }
 
 /// What the sandbox allows, in words (for the header and the model).

@@ -59,13 +59,23 @@ pub fn instructions_message(cwd: &Path, instructions: &str) -> String {
     )
 }
 
-/// The directories from the git root (the nearest ancestor with a `.git` directory or file)
-/// down to `cwd`; just `cwd` outside a repository.
+/// Whether `dir` is the top of a git work tree: its `.git` is a directory with a `HEAD`, or a
+/// file pointing elsewhere (`gitdir: …`). An empty `.git` does not count (nor does git count
+/// it): a sandboxed command holds one as a mount point in a shared directory such as `/tmp`
+/// while it runs.
+pub fn is_git_root(dir: &Path) -> bool {
+    let git = dir.join(".git");
+    git.join("HEAD").is_file()
+        || (git.is_file() && std::fs::read_to_string(&git).is_ok_and(|t| t.starts_with("gitdir:")))
+}
+
+/// The directories from the git root (the nearest ancestor that [`is_git_root`]) down to
+/// `cwd`; just `cwd` outside a repository.
 fn dirs_from_root(cwd: &Path) -> Vec<PathBuf> {
     let mut chain: Vec<PathBuf> = Vec::new();
     for dir in cwd.ancestors() {
         chain.push(dir.to_path_buf());
-        if dir.join(".git").exists() {
+        if is_git_root(dir) {
             chain.reverse();
             return chain;
         }
@@ -107,7 +117,7 @@ mod tests {
         let cwd = repo.join("a/b");
         std::fs::create_dir_all(&cwd).unwrap();
         std::fs::create_dir_all(&home).unwrap();
-        std::fs::create_dir(repo.join(".git")).unwrap();
+        write(&repo.join(".git/HEAD"), "ref: refs/heads/main\n");
         write(
             &tmp.path().join("outside/AGENTS.md"),
             "above the repo: never read",
@@ -136,10 +146,26 @@ mod tests {
         // 0 turns project docs off; the user's own stay.
         assert_eq!(user_instructions(&home, &cwd, 0).0.unwrap(), "my own");
         // A .git file (worktree) marks the root too.
-        std::fs::remove_dir(repo.join(".git")).unwrap();
+        std::fs::remove_dir_all(repo.join(".git")).unwrap();
         std::fs::write(repo.join("a/.git"), "gitdir: /elsewhere").unwrap();
         let (text, _) = user_instructions(&tmp.path().join("nohome"), &cwd, 1000);
         assert_eq!(text.unwrap(), "a override\n\nb rules é");
+    }
+
+    #[test]
+    fn an_empty_git_directory_is_no_repository() {
+        // As a sandboxed command's mount point for a missing `.git` looks, in `/tmp` say.
+        let tmp = tempfile::tempdir().unwrap();
+        let cwd = tmp.path().join("x/y");
+        std::fs::create_dir_all(tmp.path().join("x/.git")).unwrap();
+        write(&tmp.path().join("x/AGENTS.md"), "parent");
+        write(&cwd.join("AGENTS.md"), "here");
+        assert!(!is_git_root(&tmp.path().join("x")));
+        let (text, _) = user_instructions(&tmp.path().join("home"), &cwd, 1000);
+        assert_eq!(text.unwrap(), "here");
+        write(&tmp.path().join("x/.git/HEAD"), "ref: refs/heads/main\n");
+        let (text, _) = user_instructions(&tmp.path().join("home"), &cwd, 1000);
+        assert_eq!(text.unwrap(), "parent\n\nhere");
     }
 
     #[test]
