@@ -52,12 +52,20 @@ check() {
     fi
 }
 
-# hup_ignored COMMAND...: starts COMMAND ignoring SIGHUP, sends it SIGHUP 0.3 s later, and
-# prints what it printed once it has ended.
+# hup_ignored FILE COMMAND...: starts COMMAND (which makes FILE, then sleeps) ignoring SIGHUP,
+# sends it SIGHUP once FILE exists (the command runs, its helper waits for it or has become it),
+# and prints what it printed once it has ended.
 hup_ignored() {
+    file=$1
+    shift
+    rm -f "$file"
     sh -c 'trap "" HUP && exec "$@"' sh "$@" >/tmp/hup.out &
     started=$!
-    sleep 0.3
+    tries=0
+    while [ ! -e "$file" ] && [ $tries -lt 500 ]; do
+        sleep 0.02
+        tries=$((tries + 1))
+    done
     kill -HUP $started
     wait $started
     cat /tmp/hup.out
@@ -122,7 +130,7 @@ for who in root user; do
         if [ $per_entry = yes ]; then top=denied; own_chmod=ok; else top=ok; own_chmod=denied; fi
         # SIGHUP to a helper started ignoring it (as under nohup) stops nothing, where the
         # helper waits for the command (mount points for the missing .codex) and elsewhere.
-        check done "$tag workspace-write: SIGHUP started ignored" hup_ignored $ww sh -c 'sleep 1; echo done'
+        check done "$tag workspace-write: SIGHUP started ignored" hup_ignored "$ws/src/hup-$route" $ww sh -c 'touch "$0"; sleep 1; echo done' "$ws/src/hup-$route"
         check ok "$tag workspace-write: create in workspace" $ww /probe create "$ws/src/new-$route"
         check $top "$tag workspace-write: create at the workspace's top" $ww /probe create "$ws/new-$route"
         check ok "$tag workspace-write: write in workspace" $ww /probe write "$ws/file"

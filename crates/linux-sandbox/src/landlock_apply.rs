@@ -1,7 +1,8 @@
 //! Applies a Landlock rule list to the calling thread (inherited by everything it executes).
 //! Fails closed: the ABI must mediate truncation (3+), or the policy's read-only files could be
 //! emptied, every right the ruleset handles must be one the kernel handles (so an enforced
-//! ruleset is enforced in full), and every rule must be accepted.
+//! ruleset is enforced in full), and every rule whose path can be opened must be accepted (a
+//! path gone since planning grants nothing).
 
 use codex_sandbox::linux::{LandlockAccess, LandlockRule};
 use landlock::{ABI, Access, AccessFs, CompatLevel, Compatible, Ruleset, RulesetAttr};
@@ -79,10 +80,12 @@ pub fn apply(rules: &[LandlockRule], abi: u8) -> Result<(), LandlockError> {
             LandlockAccess::ReadOnly => AccessFs::from_read(abi),
             LandlockAccess::ReadWrite => all,
         };
-        crate::sys::landlock_add_path_rule(ruleset.as_fd(), fd.as_fd(), access.bits(), file)
-            .map_err(|e| {
-                LandlockError::Ruleset(format!("a rule for {}: {e}", rule.path.display()))
-            })?;
+        crate::sys::landlock_add_path_rule(
+            ruleset.as_fd(),
+            fd.as_fd(),
+            [access.bits(), all.bits(), file],
+        )
+        .map_err(|e| LandlockError::Ruleset(format!("a rule for {}: {e}", rule.path.display())))?;
     }
     crate::sys::landlock_restrict_self(ruleset.as_fd())
         .map_err(|e| LandlockError::Ruleset(format!("enforcing the ruleset: {e}")))

@@ -44,7 +44,9 @@ impl RulePaths {
         if path.starts_with("/proc/self/fd") {
             return open_at(libc::AT_FDCWD, &c_path(path)?, libc::O_PATH);
         }
-        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+        let (Some(parent), Some(name), true) =
+            (path.parent(), path.file_name(), path.is_absolute())
+        else {
             return open_at(
                 libc::AT_FDCWD,
                 &c_path(path)?,
@@ -110,16 +112,25 @@ struct PathBeneathAttr {
     parent_fd: i32,
 }
 
-/// Adds to the Landlock ruleset `ruleset` a rule granting `access` beneath what `path` (an
-/// `O_PATH` descriptor) is; on anything but a directory only `access & file`. The kernel
-/// refuses directory-only rights on a file's rule with `EINVAL` before it allocates anything,
-/// which tells the two apart without a `stat` for each rule.
+/// Adds to the Landlock ruleset `ruleset` (which handles the rights `handled`) a rule granting
+/// `access` beneath what `path` (an `O_PATH` descriptor) is; on anything but a directory only
+/// `access & file`. The kernel refuses directory-only rights on a file's rule with `EINVAL`
+/// before it allocates anything, which tells the two apart without a `stat` for each rule; so
+/// that no other `EINVAL` is taken for that one, `access` must be rights the ruleset handles.
 pub fn landlock_add_path_rule(
     ruleset: std::os::fd::BorrowedFd<'_>,
     path: std::os::fd::BorrowedFd<'_>,
-    access: u64,
-    file: u64,
+    [access, handled, file]: [u64; 3],
 ) -> io::Result<()> {
+    if access & !handled != 0 {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!(
+                "rights {:#x} that the ruleset does not handle",
+                access & !handled
+            ),
+        ));
+    }
     const LANDLOCK_RULE_PATH_BENEATH: libc::c_int = 1;
     let add = |allowed_access: u64| {
         let attr = PathBeneathAttr {
@@ -1285,13 +1296,16 @@ extern "C" fn kill_supervised_group(_signal: libc::c_int) {
 /// started its own session) instead of this process: whoever stops the helper stops
 /// everything the command started, and the helper still cleans up (removes the mount points
 /// it created) and then ends the way the command did.
-/// One this process was started ignoring (as `nohup` starts its command ignoring SIGHUP, and a
-/// shell its background jobs ignoring SIGINT and SIGQUIT) stays ignored: the command inherited
-/// it so, and stopping it that way is what the caller asked to be spared.
+/// SIGINT or SIGHUP this process was started ignoring (as `nohup` starts its command ignoring
+/// SIGHUP, and a shell its background jobs ignoring SIGINT) stays ignored: the command
+/// inherited it so, and stopping it that way is what the caller asked to be spared. SIGTERM is
+/// always passed on: it is how core and timeouts stop a command, and one ignored from the start
+/// is more likely an accident than a wish (the helper's SIGKILL that follows would leave what
+/// the command started in groups of its own running).
 pub fn forward_termination_to_group(group: libc::pid_t) {
     SUPERVISED_GROUP.store(group, std::sync::atomic::Ordering::SeqCst);
     for signal in [libc::SIGTERM, libc::SIGINT, libc::SIGHUP] {
-        if is_ignored(signal) {
+        if signal != libc::SIGTERM && is_ignored(signal) {
             continue;
         }
         // SAFETY: installing a handler that only makes async-signal-safe calls.
