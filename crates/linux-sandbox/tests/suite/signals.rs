@@ -192,20 +192,7 @@ fn a_signal_the_helper_was_started_ignoring_stops_nothing_but_sigterm() {
         }
     }
     for (route, signal, _, _, _, ws, command) in &running {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !ws.join("started").exists() {
-            assert!(
-                Instant::now() < deadline,
-                "{route}: the command did not start"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let sent = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(command.id().to_string())
-            .status()
-            .unwrap();
-        assert!(sent.success());
+        signal_once_started(route, ws, command, *signal);
     }
     // Time for a signal that stops the command to do so before it is told to go on.
     std::thread::sleep(Duration::from_millis(300));
@@ -261,6 +248,24 @@ fn a_signal_the_helper_was_started_ignoring_ends_it_as_it_ended_the_command() {
     }
 }
 
+/// Sends `signal` to the helper `helper` once its command has made the file `started` in `ws`.
+fn signal_once_started(route: &str, ws: &Path, helper: &std::process::Child, signal: i32) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ws.join("started").exists() {
+        assert!(
+            Instant::now() < deadline,
+            "{route}: the command did not start"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let sent = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(helper.id().to_string())
+        .status()
+        .unwrap();
+    assert!(sent.success());
+}
+
 /// Whether the kernel has pidfds (`pidfd_open`, Linux 5.3).
 fn has_pidfd() -> bool {
     let release = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap();
@@ -298,21 +303,8 @@ fn stopping_the_helper_stops_the_command() {
             running.push((route, signal, dir, ws, command));
         }
     }
-    for (route, signal, _, ws, command) in &mut running {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !ws.join("started").exists() {
-            assert!(
-                Instant::now() < deadline,
-                "{route}: the command did not start"
-            );
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        let sent = Command::new("kill")
-            .arg(format!("-{signal}"))
-            .arg(command.id().to_string())
-            .status()
-            .unwrap();
-        assert!(sent.success());
+    for (route, signal, _, ws, command) in &running {
+        signal_once_started(route, ws, command, *signal);
     }
     for (route, signal, _, _, command) in &mut running {
         let status = command.wait().unwrap();
