@@ -44,17 +44,22 @@ impl RulePaths {
         if path.starts_with("/proc/self/fd") {
             return open_at(libc::AT_FDCWD, &c_path(path)?, libc::O_PATH);
         }
-        let (Some(parent), Some(name), true) =
-            (path.parent(), path.file_name(), path.is_absolute())
-        else {
-            return open_at(
+        let whole = || {
+            open_at(
                 libc::AT_FDCWD,
                 &c_path(path)?,
                 libc::O_PATH | libc::O_NOFOLLOW,
-            );
+            )
         };
-        let cached = self.dir.as_ref().is_some_and(|(dir, _)| dir == parent);
-        if !cached && next.and_then(Path::parent) == Some(parent) {
+        let (Some(parent), Some(name), true) =
+            (path.parent(), path.file_name(), path.is_absolute())
+        else {
+            return whole();
+        };
+        if self.dir.as_ref().is_none_or(|(dir, _)| dir != parent) {
+            if next.and_then(Path::parent) != Some(parent) {
+                return whole();
+            }
             // The directory's own last component is an inner one of `path`, followed as a
             // walk of the whole path would.
             let fd = open_at(
@@ -63,19 +68,11 @@ impl RulePaths {
                 libc::O_PATH | libc::O_DIRECTORY,
             )?;
             self.dir = Some((parent.to_path_buf(), fd));
-        } else if !cached {
-            return open_at(
-                libc::AT_FDCWD,
-                &c_path(path)?,
-                libc::O_PATH | libc::O_NOFOLLOW,
-            );
         }
-        let (_, dir) = self.dir.as_ref().expect("the directory was opened above");
-        let name = CString::new(name.as_bytes())
-            .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
+        let (_, dir) = self.dir.as_ref().expect("the directory is open");
         open_at(
             std::os::fd::AsRawFd::as_raw_fd(dir),
-            &name,
+            &c_path(Path::new(name))?,
             libc::O_PATH | libc::O_NOFOLLOW,
         )
     }
@@ -97,12 +94,9 @@ fn open_at(
             flags | libc::O_CLOEXEC,
         )
     };
-    if fd < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        // SAFETY: just opened, ours alone.
-        Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
-    }
+    let fd = check(fd as libc::c_int)?;
+    // SAFETY: just opened, ours alone.
+    Ok(unsafe { std::os::fd::OwnedFd::from_raw_fd(fd) })
 }
 
 /// `struct landlock_path_beneath_attr` (packed: 12 bytes).
@@ -147,11 +141,7 @@ pub fn landlock_add_path_rule(
                 0,
             )
         };
-        if result < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(())
-        }
+        check(result as libc::c_int).map(drop)
     };
     match add(access) {
         Err(e) if e.raw_os_error() == Some(libc::EINVAL) && access & file != access => {
@@ -172,11 +162,7 @@ pub fn landlock_restrict_self(ruleset: std::os::fd::BorrowedFd<'_>) -> io::Resul
             0,
         )
     };
-    if result < 0 {
-        Err(io::Error::last_os_error())
-    } else {
-        Ok(())
-    }
+    check(result as libc::c_int).map(drop)
 }
 
 /// `PR_SET_NO_NEW_PRIVS`: nothing executed later can gain privileges (setuid, file caps).
