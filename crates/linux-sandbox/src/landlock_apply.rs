@@ -79,6 +79,7 @@ pub fn apply(rules: &[LandlockRule], abi: u8) -> Result<(), LandlockError> {
         let access = match rule.access {
             LandlockAccess::ReadOnly => AccessFs::from_read(abi),
             LandlockAccess::ReadWrite => all,
+            LandlockAccess::ReadWriteFile => AccessFs::from_file(abi),
         };
         crate::sys::landlock_add_path_rule(
             ruleset.as_fd(),

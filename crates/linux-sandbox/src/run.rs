@@ -691,6 +691,7 @@ fn stage_options(
             options.push(match rule.access {
                 LandlockAccess::ReadOnly => "--read".into(),
                 LandlockAccess::ReadWrite => "--write".into(),
+                LandlockAccess::ReadWriteFile => "--write-file".into(),
             });
             options.push(rule.path.into());
         }

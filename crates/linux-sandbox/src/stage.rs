@@ -12,7 +12,7 @@
 //! Arguments (built by `run.rs`, never by hand):
 //!
 //! ```text
-//! [--init REPORT RELAY] [--core-limit N] [--tty] [--landlock HANDLED READ FILE] [--read PATH | --write PATH]… [--seccomp HEX] -- CMD ARGS…
+//! [--init REPORT RELAY] [--core-limit N] [--tty] [--landlock HANDLED READ FILE] [--read PATH | --write PATH | --write-file PATH]… [--seccomp HEX] -- CMD ARGS…
 //! ```
 //!
 //! With `--init REPORT RELAY` (under bubblewrap, run with `--as-pid-1`) the stage is pid 1 of
@@ -25,7 +25,7 @@
 //!
 //! `HANDLED`, `READ` and `FILE` are Landlock access masks (decimal): the rights the ruleset
 //! handles, those a `--read` path gets (a `--write` path gets all handled rights), and those
-//! a rule on a non-directory may carry. `HEX` is the compiled seccomp filter as the bytes of
+//! a rule on a non-directory may carry (all a `--write-file` path gets). `HEX` is the compiled seccomp filter as the bytes of
 //! its `sock_filter` array. Paths that do not exist grant nothing.
 //!
 //! Unsafe code: system calls, through [`sys::call`]. Those without pointer arguments go through
@@ -95,7 +95,7 @@ pub unsafe fn run(args: &mut [CStr], envp: *const CStr) -> i32 {
             }
             landlock = Some(masks);
             3
-        } else if eq(arg, b"--read") || eq(arg, b"--write") {
+        } else if eq(arg, b"--read") || eq(arg, b"--write") || eq(arg, b"--write-file") {
             1
         } else if eq(arg, b"--seccomp") {
             seccomp = args.get(i + 1).copied();
@@ -302,7 +302,7 @@ struct PathBeneath {
     parent_fd: i32,
 }
 
-/// Landlock over the `--read`/`--write` paths among `options`.
+/// Landlock over the `--read`/`--write`/`--write-file` paths among `options`.
 fn restrict(options: &[CStr], [handled, read, file]: [u64; 3]) -> Result<(), (&'static [u8], i32)> {
     let setup = b"Landlock could not be set up";
     let attr: *const u64 = &handled;
@@ -315,6 +315,8 @@ fn restrict(options: &[CStr], [handled, read, file]: [u64; 3]) -> Result<(), (&'
             read
         } else if eq(pair[0], b"--write") {
             handled
+        } else if eq(pair[0], b"--write-file") {
+            file
         } else {
             continue;
         };

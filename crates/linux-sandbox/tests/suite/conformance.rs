@@ -610,7 +610,7 @@ pub(super) fn check_selection(
                 let landlock = op.landlock_writes.iter().all(|p| {
                     plan.rules
                         .iter()
-                        .any(|r| r.access == LandlockAccess::ReadWrite && p.starts_with(&r.path))
+                        .any(|r| r.access != LandlockAccess::ReadOnly && p.starts_with(&r.path))
                 }) && allowed(
                     &policy,
                     &op.needs

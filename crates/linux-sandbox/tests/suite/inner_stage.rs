@@ -169,9 +169,12 @@ fn landlock_rules_bound_what_the_command_may_write() {
     fs::create_dir_all(&r).unwrap();
     fs::write(r.join("file"), "kept\n").unwrap();
     fs::write(r.join("open"), "").unwrap();
+    fs::create_dir_all(r.join("dir")).unwrap();
+    fs::write(r.join("dir/e"), "").unwrap();
     let script = "echo x > w/new && echo wrote; (echo y > r/new) 2>/dev/null || echo denied; \
                   cat r/file; (echo z >> r/file) 2>/dev/null || echo denied; \
-                  echo q >> r/open && echo appended";
+                  echo q >> r/open && echo appended; \
+                  echo a >> r/dir/e && echo appended; (echo b > r/dir/new) 2>/dev/null || echo denied";
     let mut args = vec!["--landlock"];
     args.extend(ABI1_MASKS);
     let (w_text, missing, open) = (
@@ -180,12 +183,15 @@ fn landlock_rules_bound_what_the_command_may_write() {
         r.join("open").to_str().unwrap().to_owned(),
     );
     args.extend(["--read", "/", "--write", &w_text, "--write", &missing]);
-    // A rule on a file carries only the rights a file can have.
-    args.extend(["--write", &open, "--", "sh", "-c", script]);
+    // A rule on a file carries only the rights a file can have; `--write-file` gives those
+    // alone, also to a directory (files in it can be written, none created).
+    let dir = r.join("dir").to_str().unwrap().to_owned();
+    args.extend(["--write", &open, "--write-file", &dir]);
+    args.extend(["--", "sh", "-c", script]);
     for (label, output) in stages.run(&args, &[]) {
         assert_eq!(
             text(&output.stdout),
-            "wrote\ndenied\nkept\ndenied\nappended\n",
+            "wrote\ndenied\nkept\ndenied\nappended\nappended\ndenied\n",
             "{label}: {}",
             text(&output.stderr)
         );
@@ -193,6 +199,7 @@ fn landlock_rules_bound_what_the_command_may_write() {
     }
     assert_eq!(fs::read_to_string(r.join("file")).unwrap(), "kept\n");
     assert!(!r.join("new").exists());
+    assert!(!r.join("dir/new").exists());
 }
 
 #[test]

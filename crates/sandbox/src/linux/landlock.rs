@@ -18,6 +18,12 @@ pub enum LandlockAccess {
     ReadOnly,
     /// Everything Landlock can mediate.
     ReadWrite,
+    /// What a rule on a file can carry of read-write: execute, read, write and truncate the
+    /// file (and device ioctls). The per-entry plan gives it to the entries it listed as
+    /// files, so the executor needs no second try to learn that directory rights do not fit;
+    /// an entry that has become a directory since gets only these rights beneath it, less
+    /// than the policy's, never more.
+    ReadWriteFile,
 }
 
 impl LandlockAccess {
@@ -38,6 +44,15 @@ impl LandlockAccess {
             "MAKE_BLOCK",
             "MAKE_SYM",
         ];
+        if self == LandlockAccess::ReadWriteFile {
+            let mut rights = vec!["EXECUTE", "READ_FILE", "WRITE_FILE"];
+            for (since, right) in [(3, "TRUNCATE"), (5, "IOCTL_DEV")] {
+                if abi >= since {
+                    rights.push(right);
+                }
+            }
+            return rights;
+        }
         let mut rights: Vec<&'static str> = READ.to_vec();
         if self == LandlockAccess::ReadWrite {
             rights.extend(WRITE_V1);
@@ -120,6 +135,16 @@ mod tests {
         assert!(LandlockAccess::ReadWrite.rights(2).contains(&"REFER"));
         assert!(!LandlockAccess::ReadWrite.rights(2).contains(&"TRUNCATE"));
         assert_eq!(LandlockAccess::ReadWrite.rights(5).len(), 16);
+        assert_eq!(
+            LandlockAccess::ReadWriteFile.rights(5),
+            vec![
+                "EXECUTE",
+                "READ_FILE",
+                "WRITE_FILE",
+                "TRUNCATE",
+                "IOCTL_DEV"
+            ]
+        );
     }
 }
 
@@ -202,7 +227,11 @@ fn grant_around(
         } else {
             out.push(LandlockRule {
                 path,
-                access: LandlockAccess::ReadWrite,
+                access: if kind == PathKind::File {
+                    LandlockAccess::ReadWriteFile
+                } else {
+                    LandlockAccess::ReadWrite
+                },
             });
         }
     }
@@ -245,24 +274,29 @@ mod per_entry_tests {
         )
         .unwrap();
         let plan = landlock_plan_per_entry(&policy, &fs).unwrap();
-        let writable: Vec<String> = plan
+        let writable: Vec<(String, LandlockAccess)> = plan
             .rules
             .iter()
-            .filter(|r| r.access == LandlockAccess::ReadWrite)
-            .map(|r| r.path.display().to_string())
+            .filter(|r| r.access != LandlockAccess::ReadOnly)
+            .map(|r| (r.path.display().to_string(), r.access))
             .collect();
-        assert_eq!(
-            writable,
-            vec![
-                "/ws/.gitignore",
-                "/ws/README.md",
-                "/ws/gitmeta/other",
-                "/ws/gitmeta-old",
-                "/ws/src",
-                "/wt/x",
-                "/dev/null"
-            ]
-        );
+        // Entries listed as files get the rights a file's rule can carry, so the executor
+        // adds each with one call.
+        let file = LandlockAccess::ReadWriteFile;
+        let all = LandlockAccess::ReadWrite;
+        let expected: Vec<(String, LandlockAccess)> = [
+            ("/ws/.gitignore", file),
+            ("/ws/README.md", file),
+            ("/ws/gitmeta/other", all),
+            ("/ws/gitmeta-old", all),
+            ("/ws/src", all),
+            ("/wt/x", file),
+            ("/dev/null", all),
+        ]
+        .into_iter()
+        .map(|(p, a)| (p.to_string(), a))
+        .collect();
+        assert_eq!(writable, expected);
         assert!(plan.read_only_mounts.is_empty());
     }
 }

@@ -20,7 +20,7 @@ pub fn access(plan: &LandlockPlan, path: &Path) -> FileSystemAccess {
     let writable = plan
         .rules
         .iter()
-        .any(|r| r.access == LandlockAccess::ReadWrite && path.starts_with(&r.path));
+        .any(|r| r.access != LandlockAccess::ReadOnly && path.starts_with(&r.path));
     if writable {
         FileSystemAccess::Write
     } else {
