@@ -174,8 +174,28 @@ pub fn landlock_plan_per_entry(
         }],
         read_only_mounts: Vec::new(),
     };
-    for root in rules.iter().filter(|r| r.access == FileSystemAccess::Write) {
-        grant_around(&root.path, &protected, fs, &mut plan.rules);
+    let roots: Vec<&std::path::Path> = rules
+        .iter()
+        .filter(|r| r.access == FileSystemAccess::Write)
+        .map(|r| r.path.as_path())
+        .collect();
+    for (i, root) in roots.iter().enumerate() {
+        // A root inside another one (a workspace under `/tmp`) is granted as part of it, unless
+        // a protected path lies between them: then only its own plan reaches it.
+        let covered = roots.iter().enumerate().any(|(j, outer)| {
+            let inside = if outer == root {
+                j < i
+            } else {
+                root.starts_with(outer)
+            };
+            inside
+                && !protected
+                    .iter()
+                    .any(|p| root.starts_with(p) && p.starts_with(outer))
+        });
+        if !covered {
+            grant_around(root, &protected, fs, &mut plan.rules);
+        }
     }
     plan.rules.push(LandlockRule {
         path: PathBuf::from("/dev/null"),
@@ -297,6 +317,55 @@ mod per_entry_tests {
         .map(|(p, a)| (p.to_string(), a))
         .collect();
         assert_eq!(writable, expected);
+        assert!(plan.read_only_mounts.is_empty());
+    }
+
+    #[test]
+    fn a_root_inside_another_is_granted_once_unless_a_protected_path_parts_them() {
+        let fs = FakeFs::new()
+            .file("/ws/.git/hooks/pre-commit", "")
+            .file("/ws/.git/HEAD", "")
+            .dir("/ws/src/lib")
+            .file("/ws/src/main.rs", "")
+            .file("/ws/notes", "");
+        let policy = resolve_legacy(
+            &SandboxPolicy::WorkspaceWrite {
+                writable_roots: vec![
+                    PathBuf::from("/ws/src"),
+                    PathBuf::from("/ws/.git/hooks"),
+                    PathBuf::from("/ws"),
+                ],
+                network_access: false,
+                exclude_tmpdir_env_var: true,
+                exclude_slash_tmp: true,
+                read_only_access: Default::default(),
+            },
+            Path::new("/ws"),
+            &HostEnv::default(),
+            &fs,
+            &ResolveOptions::default(),
+        )
+        .unwrap();
+        let plan = landlock_plan_per_entry(&policy, &fs).unwrap();
+        let mut writable: Vec<String> = plan
+            .rules
+            .iter()
+            .filter(|r| r.access != LandlockAccess::ReadOnly)
+            .map(|r| r.path.display().to_string())
+            .collect();
+        writable.sort();
+        // `/ws/src`'s entries come once, with `/ws` (which descends into it for its own
+        // protected names); the hooks, under the protected `.git`, by their own root's plan.
+        assert_eq!(
+            writable,
+            vec![
+                "/dev/null",
+                "/ws/.git/hooks/pre-commit",
+                "/ws/notes",
+                "/ws/src/lib",
+                "/ws/src/main.rs"
+            ]
+        );
         assert!(plan.read_only_mounts.is_empty());
     }
 }
