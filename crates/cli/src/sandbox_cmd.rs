@@ -4,6 +4,7 @@
 use clap::{Args, Subcommand};
 use codex_sandbox::config::{Overrides, SandboxConfig, SandboxMode, SandboxSelection};
 use codex_sandbox::explain::{LinuxView, explain, render_text};
+use codex_sandbox::linux::{LinuxRoute, PER_ENTRY_LIMIT};
 use codex_sandbox::seatbelt::seatbelt_plan;
 use codex_sandbox::{HostEnv, HostFs, ResolvedPolicy};
 use std::path::PathBuf;
@@ -183,7 +184,25 @@ pub fn run(command: SandboxCommand) -> i32 {
             if route != explanation.linux.route {
                 explanation.linux = LinuxView::new(&selected.policy, route);
             }
-            let warning = host_warning(&selected);
+            // Where no mount namespace can be made (or the override says so), the plan that
+            // runs instead, and its limits — also when only the override makes it so, which
+            // the host's warning cannot know.
+            let per_entry = route == LinuxRoute::Landlock && host_runs_per_entry_plan();
+            if per_entry {
+                explanation.linux = LinuxView::per_entry(&selected.policy, &HostFs);
+            }
+            let mut warning = host_warning(&selected);
+            if per_entry
+                && !warning
+                    .as_deref()
+                    .is_some_and(|w| w.contains(PER_ENTRY_LIMIT))
+            {
+                let limit = format!("Codex's Linux sandbox: {PER_ENTRY_LIMIT}.");
+                warning = Some(match warning {
+                    Some(host) => format!("{host} {limit}"),
+                    None => limit,
+                });
+            }
             if json {
                 let mut value = serde_json::to_value(&explanation).expect("explanations serialize");
                 value["warning"] = serde_json::json!(warning);
@@ -264,6 +283,16 @@ fn host_warning(selected: &Selected) -> Option<String> {
 #[cfg(target_os = "linux")]
 fn host_route(selected: &Selected) -> codex_sandbox::linux::LinuxRoute {
     codex_linux_sandbox::effective_route(&selected.policy)
+}
+
+#[cfg(target_os = "linux")]
+fn host_runs_per_entry_plan() -> bool {
+    codex_linux_sandbox::runs_per_entry_plan()
+}
+
+#[cfg(not(target_os = "linux"))]
+fn host_runs_per_entry_plan() -> bool {
+    false
 }
 
 #[cfg(not(target_os = "linux"))]

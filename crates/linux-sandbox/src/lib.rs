@@ -36,7 +36,8 @@ pub use bwrap::{Bwrap, BwrapProblem};
 #[cfg(target_os = "linux")]
 pub use run::{
     FORCE_ENV, INNER_FLAG, INNER_STAGE_ENV, Outcome, SandboxError, SandboxRequest, effective_route,
-    embedded_inner_stage, exit_code, host_facts, inner_main, run, startup_warning,
+    embedded_inner_stage, exit_code, host_facts, inner_main, run, runs_per_entry_plan,
+    startup_warning,
 };
 
 /// argv[0] that selects the helper.

@@ -129,8 +129,7 @@ pub fn run(
             let root = sys::ids().0 == 0;
             let probe = (warn.is_some() && !(root && sys::has_cap_sys_admin()))
                 || (!root && sys::user_namespaces_restricted_by_apparmor());
-            let namespaces =
-                force != "no-namespaces" && (!probe || sys::can_create_mount_namespace());
+            let namespaces = mount_namespace_usable(&force, probe);
             run_landlock(request, command, &policy, abi, namespaces, warn_now)?
         }
         LinuxRoute::Bubblewrap => {
@@ -165,6 +164,22 @@ fn host_route(route: LinuxRoute, abi: u8, force: &str) -> LinuxRoute {
     } else {
         route
     }
+}
+
+/// Whether the Landlock route may count on a mount namespace: not when the operator's
+/// [`FORCE_ENV`] says `no-namespaces`, nor when `probe` is asked for and a short-lived child
+/// cannot make one and change its mounts.
+fn mount_namespace_usable(force: &str, probe: bool) -> bool {
+    force != "no-namespaces" && (!probe || sys::can_create_mount_namespace())
+}
+
+/// Whether the Landlock route runs the per-entry plan on this host (no mount namespace can be
+/// made and used here, or the operator's override says so), as `sandbox explain` shows it.
+/// Root with `CAP_SYS_ADMIN` can always make one.
+pub fn runs_per_entry_plan() -> bool {
+    let force = std::env::var(FORCE_ENV).unwrap_or_default();
+    let probe = !(sys::ids().0 == 0 && sys::has_cap_sys_admin());
+    !mount_namespace_usable(&force, probe)
 }
 
 /// The route `run` would take for `policy` on this host, with the operator's override.

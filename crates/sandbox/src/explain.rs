@@ -3,8 +3,8 @@
 //! dropped grants, limits). As text for people, as JSON for tools.
 
 use crate::linux::{
-    BwrapPlan, LandlockPlan, LinuxRoute, SeccompPlan, bwrap_plan, choose_route, landlock_plan,
-    seccomp_plan,
+    BwrapPlan, LandlockAccess, LandlockPlan, LinuxRoute, SeccompPlan, bwrap_plan, choose_route,
+    landlock_plan, landlock_plan_per_entry, seccomp_plan,
 };
 use crate::probe::FsProbe;
 use crate::resolve::{HostEnv, Origin, ResolvedPolicy, canonical};
@@ -45,6 +45,9 @@ pub struct LinuxView {
     pub bwrap: Option<BwrapPlan>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub seccomp: Option<SeccompPlan>,
+    /// The Landlock route without a mount namespace: `landlock` is the per-entry plan.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub per_entry: bool,
 }
 
 impl LinuxView {
@@ -57,9 +60,23 @@ impl LinuxView {
                 .flatten(),
             bwrap: (route == LinuxRoute::Bubblewrap).then(|| bwrap_plan(policy)),
             seccomp: (route != LinuxRoute::Unsandboxed).then(|| seccomp_plan(policy.network)),
+            per_entry: false,
+        }
+    }
+
+    /// The Landlock route's plans where no mount namespace can be made: each writable root
+    /// granted entry by entry (as the host's `fs` lists them now), no mounts.
+    pub fn per_entry(policy: &ResolvedPolicy, fs: &dyn FsProbe) -> LinuxView {
+        LinuxView {
+            landlock: landlock_plan_per_entry(policy, fs),
+            per_entry: true,
+            ..LinuxView::new(policy, LinuxRoute::Landlock)
         }
     }
 }
+
+/// Entries of one directory that the text lists one by one; more are told as a count.
+const LISTED_ENTRIES: usize = 10;
 
 /// Explains `paths` (relative ones against the policy's cwd).
 pub fn explain(
@@ -159,13 +176,40 @@ pub fn render_text(explanation: &Explanation) -> String {
         LinuxRoute::Unsandboxed => {
             "none (the policy restricts nothing, or the caller is already sandboxed)"
         }
+        LinuxRoute::Landlock if explanation.linux.per_entry => {
+            "Landlock + seccomp alone (no mount namespace here), each entry of a writable root granted on its own"
+        }
         LinuxRoute::Landlock => "Landlock + seccomp, read-only mounts for protected paths",
         LinuxRoute::Bubblewrap => "bubblewrap + seccomp",
     };
     let _ = writeln!(out, "linux route: {route}");
     if let Some(plan) = &explanation.linux.landlock {
-        for rule in &plan.rules {
-            let _ = writeln!(out, "  landlock {:?} {}", rule.access, rule.path.display());
+        // A per-entry plan holds a rule for every entry of a writable root (hundreds, for a
+        // busy `/tmp`): a long run of them in one directory is told as a count (`--json`
+        // lists each).
+        let mut rest = &plan.rules[..];
+        while let Some(first) = rest.first() {
+            let parent = first.path.parent();
+            let run = rest
+                .iter()
+                .take_while(|r| r.access != LandlockAccess::ReadOnly && r.path.parent() == parent)
+                .count();
+            if run > LISTED_ENTRIES {
+                let _ = writeln!(
+                    out,
+                    "  landlock ReadWrite each of {run} entries of {} (ReadWriteFile on files; --json lists them)",
+                    parent.unwrap_or(std::path::Path::new("/")).display()
+                );
+                rest = &rest[run..];
+                continue;
+            }
+            let _ = writeln!(
+                out,
+                "  landlock {:?} {}",
+                first.access,
+                first.path.display()
+            );
+            rest = &rest[1..];
         }
         for mount in &plan.read_only_mounts {
             let how = if mount.exists {

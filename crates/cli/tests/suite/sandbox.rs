@@ -135,6 +135,26 @@ fn explain_shows_the_route_this_host_takes() {
     assert!(!forced.contains("landlock ReadWrite"), "{forced}");
     let native = explain("");
     assert!(native.contains("linux route: Landlock"), "{native}");
+    assert!(!native.contains("Landlock + seccomp alone"), "{native}");
+    // Without namespaces: the per-entry plan that runs instead, no mounts, and its limits.
+    let per_entry = explain("no-namespaces");
+    assert!(
+        per_entry.contains("linux route: Landlock + seccomp alone (no mount namespace here)"),
+        "{per_entry}"
+    );
+    assert!(
+        per_entry.contains(&format!("landlock ReadWriteFile {root}/main.rs\n")),
+        "{per_entry}"
+    );
+    assert!(
+        !per_entry.contains(&format!("landlock ReadWrite {root}\n")),
+        "{per_entry}"
+    );
+    assert!(!per_entry.contains("  mount "), "{per_entry}");
+    assert!(
+        per_entry.contains("warning: Codex's Linux sandbox: no mount namespace could be created"),
+        "{per_entry}"
+    );
 }
 
 #[test]
@@ -433,6 +453,12 @@ fn the_user_namespace_probe_as_an_unprivileged_user() {
     }
     let limited = explain(true).unwrap();
     assert!(limited.contains("User namespaces are blocked"), "{limited}");
+    assert!(limited.contains("Landlock + seccomp alone"), "{limited}");
+    assert_eq!(
+        free.contains("Landlock + seccomp alone"),
+        restricted,
+        "{free}"
+    );
     // Into an existing directory: the Landlock-only plan makes no new entry directly in a
     // writable root (its stated limit).
     let script = "touch sub/made && echo wrote; mkdir .git 2>/dev/null || echo protected";
@@ -493,6 +519,20 @@ fn root_without_cap_sys_admin_is_told_of_the_landlock_only_plan() {
     let out = run(command, b"");
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "wrote\nprotected\n");
+    // `explain` there shows the plan that ran, and says why.
+    let mut command = Command::new("setpriv");
+    command
+        .args(["--bounding-set=-sys_admin", "--"])
+        .arg(codex())
+        .args(["sandbox", "explain", "--full-auto", "-C"])
+        .arg(&ws.root)
+        .arg("sub")
+        .env("CODEX_HOME", &ws.home);
+    let explained = text(&run(command, b"").stdout);
+    assert!(
+        explained.contains("Landlock + seccomp alone") && explained.contains("warning: "),
+        "{explained}"
+    );
     assert!(
         text(&out.stderr)
             .starts_with("codex sandbox: warning: no mount namespace could be created"),
