@@ -265,6 +265,32 @@ mod per_entry_tests {
     use codex_protocol::SandboxPolicy;
     use std::path::Path;
 
+    /// The writable rules of the per-entry plan of workspace-write in `/ws` with the extra
+    /// `writable_roots`, on `fs`, in plan order; the plan has no mounts.
+    fn writable_rules(fs: &FakeFs, writable_roots: &[&str]) -> Vec<(String, LandlockAccess)> {
+        let policy = resolve_legacy(
+            &SandboxPolicy::WorkspaceWrite {
+                writable_roots: writable_roots.iter().map(PathBuf::from).collect(),
+                network_access: false,
+                exclude_tmpdir_env_var: true,
+                exclude_slash_tmp: true,
+                read_only_access: Default::default(),
+            },
+            Path::new("/ws"),
+            &HostEnv::default(),
+            fs,
+            &ResolveOptions::default(),
+        )
+        .unwrap();
+        let plan = landlock_plan_per_entry(&policy, fs).unwrap();
+        assert!(plan.read_only_mounts.is_empty());
+        plan.rules
+            .iter()
+            .filter(|r| r.access != LandlockAccess::ReadOnly)
+            .map(|r| (r.path.display().to_string(), r.access))
+            .collect()
+    }
+
     #[test]
     fn writable_roots_are_granted_around_protected_paths() {
         let fs = FakeFs::new()
@@ -279,27 +305,7 @@ mod per_entry_tests {
             .symlink("/ws/link", "/etc")
             .file("/wt/.git", "gitdir: /ws/gitmeta/wt\n")
             .file("/wt/x", "");
-        let policy = resolve_legacy(
-            &SandboxPolicy::WorkspaceWrite {
-                writable_roots: vec![PathBuf::from("/wt")],
-                network_access: false,
-                exclude_tmpdir_env_var: true,
-                exclude_slash_tmp: true,
-                read_only_access: Default::default(),
-            },
-            Path::new("/ws"),
-            &HostEnv::default(),
-            &fs,
-            &ResolveOptions::default(),
-        )
-        .unwrap();
-        let plan = landlock_plan_per_entry(&policy, &fs).unwrap();
-        let writable: Vec<(String, LandlockAccess)> = plan
-            .rules
-            .iter()
-            .filter(|r| r.access != LandlockAccess::ReadOnly)
-            .map(|r| (r.path.display().to_string(), r.access))
-            .collect();
+        let writable = writable_rules(&fs, &["/wt"]);
         // Entries listed as files get the rights a file's rule can carry, so the executor
         // adds each with one call.
         let file = LandlockAccess::ReadWriteFile;
@@ -317,7 +323,6 @@ mod per_entry_tests {
         .map(|(p, a)| (p.to_string(), a))
         .collect();
         assert_eq!(writable, expected);
-        assert!(plan.read_only_mounts.is_empty());
     }
 
     #[test]
@@ -328,30 +333,9 @@ mod per_entry_tests {
             .dir("/ws/src/lib")
             .file("/ws/src/main.rs", "")
             .file("/ws/notes", "");
-        let policy = resolve_legacy(
-            &SandboxPolicy::WorkspaceWrite {
-                writable_roots: vec![
-                    PathBuf::from("/ws/src"),
-                    PathBuf::from("/ws/.git/hooks"),
-                    PathBuf::from("/ws"),
-                ],
-                network_access: false,
-                exclude_tmpdir_env_var: true,
-                exclude_slash_tmp: true,
-                read_only_access: Default::default(),
-            },
-            Path::new("/ws"),
-            &HostEnv::default(),
-            &fs,
-            &ResolveOptions::default(),
-        )
-        .unwrap();
-        let plan = landlock_plan_per_entry(&policy, &fs).unwrap();
-        let mut writable: Vec<String> = plan
-            .rules
-            .iter()
-            .filter(|r| r.access != LandlockAccess::ReadOnly)
-            .map(|r| r.path.display().to_string())
+        let mut writable: Vec<String> = writable_rules(&fs, &["/ws/src", "/ws/.git/hooks", "/ws"])
+            .into_iter()
+            .map(|(path, _)| path)
             .collect();
         writable.sort();
         // `/ws/src`'s entries come once, with `/ws` (which descends into it for its own
@@ -366,6 +350,5 @@ mod per_entry_tests {
                 "/ws/src/main.rs"
             ]
         );
-        assert!(plan.read_only_mounts.is_empty());
     }
 }
