@@ -25,8 +25,9 @@
 //!
 //! `HANDLED`, `READ` and `FILE` are Landlock access masks (decimal): the rights the ruleset
 //! handles, those a `--read` path gets (a `--write` path gets all handled rights), and those
-//! a rule on a non-directory may carry (all a `--write-file` path gets). `HEX` is the compiled seccomp filter as the bytes of
-//! its `sock_filter` array. Paths that do not exist grant nothing.
+//! a rule on a non-directory may carry (all a `--write-file` path gets). `HEX` is the
+//! compiled seccomp filter as the bytes of its `sock_filter` array. Paths that do not exist
+//! grant nothing.
 //!
 //! Unsafe code: system calls, through [`sys::call`]. Those without pointer arguments go through
 //! one wrapper ([`integers`]); every other call passes pointers into argv, envp or this module's
