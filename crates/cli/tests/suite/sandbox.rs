@@ -499,32 +499,32 @@ fn root_without_cap_sys_admin_is_told_of_the_landlock_only_plan() {
     }
     let ws = workspace();
     fs::create_dir_all(ws.root.join("sub")).unwrap();
-    let mut command = Command::new("setpriv");
-    command
-        .args(["--bounding-set=-sys_admin", "--"])
-        .arg(codex())
-        .args(["sandbox", "linux", "--full-auto", "-C"])
-        .arg(&ws.root)
-        .args([
-            "--",
-            "sh",
-            "-c",
-            "touch sub/made && echo wrote; mkdir .git/x 2>/dev/null || echo protected",
-        ])
-        .env("CODEX_HOME", &ws.home);
-    let out = run(command, b"");
+    // `codex sandbox ARGS` in the workspace, without CAP_SYS_ADMIN in the bounding set.
+    let without_sys_admin = |args: &[&str]| {
+        let mut command = Command::new("setpriv");
+        command
+            .args(["--bounding-set=-sys_admin", "--"])
+            .arg(codex())
+            .arg("sandbox")
+            .args(args)
+            .env("CODEX_HOME", &ws.home);
+        run(command, b"")
+    };
+    let root = ws.root.to_str().unwrap();
+    let out = without_sys_admin(&[
+        "linux",
+        "--full-auto",
+        "-C",
+        root,
+        "--",
+        "sh",
+        "-c",
+        "touch sub/made && echo wrote; mkdir .git/x 2>/dev/null || echo protected",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
     assert_eq!(text(&out.stdout), "wrote\nprotected\n");
     // `explain` there shows the plan that ran, and says why.
-    let mut command = Command::new("setpriv");
-    command
-        .args(["--bounding-set=-sys_admin", "--"])
-        .arg(codex())
-        .args(["sandbox", "explain", "--full-auto", "-C"])
-        .arg(&ws.root)
-        .arg("sub")
-        .env("CODEX_HOME", &ws.home);
-    let explained = text(&run(command, b"").stdout);
+    let explained = text(&without_sys_admin(&["explain", "--full-auto", "-C", root, "sub"]).stdout);
     assert!(
         explained.contains("Landlock + seccomp alone") && explained.contains("warning: "),
         "{explained}"
